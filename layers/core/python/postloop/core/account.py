@@ -1,0 +1,244 @@
+"""One account's configuration: who it is, what it may post, when, and how it learns.
+
+Loaded from a JSON file per account (format in docs/accounts.md). Validation
+names the field that is wrong; nothing runs on a half-valid configuration.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+POLICIES = ("postloop", "random")
+MODES = ("live", "dry_run", "approval")
+
+
+class ConfigError(ValueError):
+    """The account configuration is invalid; the message names the field."""
+
+
+@dataclass(frozen=True)
+class ContentType:
+    name: str
+    prompt: str
+    thread: bool = False
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    engagement_rate: float = 0.035
+    follow_probability: float = 0.5
+
+
+@dataclass(frozen=True)
+class Learning:
+    window_days: int = 7
+    min_samples: int = 30          # settled posts before a model may gate
+    holdout_fraction: float = 0.25  # the newest share of the window, for held-out metrics
+    ridge_alpha: float = 1.0
+    logistic_c: float = 1.0
+    success: str | float = "relative"   # "relative" (above the window's mean rate) or an absolute rate
+    exploration: float = 0.03
+    ucb_variant: str = "tuned"
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    account_id: str
+    handle: str
+    persona: str
+    niche: str
+    topics: tuple[str, ...]
+    domain_terms: tuple[str, ...]
+    timezone: str
+    content_types: tuple[ContentType, ...]
+    posting_hours: tuple[int, ...]
+    posts_per_day: int = 6
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    learning: Learning = field(default_factory=Learning)
+    policy: str = "postloop"
+    mode: str = "live"
+    max_candidates: int = 3
+    min_novelty: float = 0.25
+    banned_phrases: tuple[str, ...] = ()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def content_type(self, name: str) -> ContentType:
+        for ct in self.content_types:
+            if ct.name == name:
+                return ct
+        raise KeyError(name)
+
+
+def _req(d: dict, key: str, kind, where: str):
+    if key not in d:
+        raise ConfigError(f"{where}: '{key}' is missing")
+    return _typed(d[key], kind, f"{where}.{key}")
+
+
+def _typed(value, kind, where: str):
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if isinstance(value, bool) and kind is not bool:
+        raise ConfigError(f"{where}: expected {kind.__name__}, got a boolean")
+    if not isinstance(value, kind):
+        raise ConfigError(f"{where}: expected {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _str_list(d: dict, key: str, where: str, *, required: bool = True) -> tuple[str, ...]:
+    if key not in d:
+        if required:
+            raise ConfigError(f"{where}: '{key}' is missing")
+        return ()
+    items = _typed(d[key], list, f"{where}.{key}")
+    for i, item in enumerate(items):
+        _typed(item, str, f"{where}.{key}[{i}]")
+    return tuple(items)
+
+
+def _known_keys(d: dict, allowed: set[str], where: str) -> None:
+    unknown = sorted(set(d) - allowed)
+    if unknown:
+        raise ConfigError(f"{where}: unknown field(s) {', '.join(unknown)}")
+
+
+def parse_account(data: Any, where: str = "account") -> AccountConfig:
+    """Validate a decoded configuration and build the config; raises ConfigError naming the field."""
+    d = _typed(data, dict, where)
+    _known_keys(d, {"account_id", "handle", "persona", "niche", "topics", "domain_terms", "timezone",
+                    "content_types", "posting_hours", "posts_per_day", "thresholds", "learning", "policy",
+                    "mode", "max_candidates", "min_novelty", "banned_phrases"}, where)
+    account_id = _req(d, "account_id", str, where)
+    if not account_id or not all(c.isalnum() or c in "-_" for c in account_id) or len(account_id) > 64:
+        raise ConfigError(f"{where}.account_id: use 1-64 letters, digits, '-' or '_'")
+    tz = _req(d, "timezone", str, where)
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{where}.timezone: unknown time zone {tz!r}") from None
+
+    cts_raw = _req(d, "content_types", list, where)
+    if not cts_raw:
+        raise ConfigError(f"{where}.content_types: at least one content type is needed")
+    cts = []
+    for i, c in enumerate(cts_raw):
+        w = f"{where}.content_types[{i}]"
+        _typed(c, dict, w)
+        _known_keys(c, {"name", "prompt", "thread"}, w)
+        name = _req(c, "name", str, w)
+        if not name or "#" in name:
+            raise ConfigError(f"{w}.name: must be non-empty and without '#'")
+        cts.append(ContentType(name=name, prompt=_req(c, "prompt", str, w),
+                               thread=_typed(c.get("thread", False), bool, f"{w}.thread")))
+    if len({c.name for c in cts}) != len(cts):
+        raise ConfigError(f"{where}.content_types: names must be unique")
+
+    hours = _req(d, "posting_hours", list, where)
+    if not hours:
+        raise ConfigError(f"{where}.posting_hours: at least one hour is needed")
+    for i, h in enumerate(hours):
+        if not isinstance(h, int) or isinstance(h, bool) or not 0 <= h <= 23:
+            raise ConfigError(f"{where}.posting_hours[{i}]: must be a whole hour 0-23, got {h!r}")
+    if len(set(hours)) != len(hours):
+        raise ConfigError(f"{where}.posting_hours: hours must be unique")
+
+    th = _typed(d.get("thresholds", {}), dict, f"{where}.thresholds")
+    _known_keys(th, {"engagement_rate", "follow_probability"}, f"{where}.thresholds")
+    thresholds = Thresholds(
+        engagement_rate=_typed(th.get("engagement_rate", 0.035), float, f"{where}.thresholds.engagement_rate"),
+        follow_probability=_typed(th.get("follow_probability", 0.5), float, f"{where}.thresholds.follow_probability"),
+    )
+    if not 0 <= thresholds.engagement_rate <= 1 or not 0 <= thresholds.follow_probability <= 1:
+        raise ConfigError(f"{where}.thresholds: values must lie in [0, 1]")
+
+    ln = _typed(d.get("learning", {}), dict, f"{where}.learning")
+    lw = f"{where}.learning"
+    _known_keys(ln, {"window_days", "min_samples", "holdout_fraction", "ridge_alpha", "logistic_c", "success",
+                     "exploration", "ucb_variant"}, lw)
+    success = ln.get("success", "relative")
+    if not (success == "relative" or (isinstance(success, (int, float)) and not isinstance(success, bool)
+                                      and 0 < success < 1)):
+        raise ConfigError(f"{lw}.success: 'relative' or an engagement rate in (0, 1), got {success!r}")
+    learning = Learning(
+        window_days=_typed(ln.get("window_days", 7), int, f"{lw}.window_days"),
+        min_samples=_typed(ln.get("min_samples", 30), int, f"{lw}.min_samples"),
+        holdout_fraction=_typed(ln.get("holdout_fraction", 0.25), float, f"{lw}.holdout_fraction"),
+        ridge_alpha=_typed(ln.get("ridge_alpha", 1.0), float, f"{lw}.ridge_alpha"),
+        logistic_c=_typed(ln.get("logistic_c", 1.0), float, f"{lw}.logistic_c"),
+        success=success,
+        exploration=_typed(ln.get("exploration", 0.03), float, f"{lw}.exploration"),
+        ucb_variant=_typed(ln.get("ucb_variant", "tuned"), str, f"{lw}.ucb_variant"),
+    )
+    if learning.window_days < 1:
+        raise ConfigError(f"{lw}.window_days: must be at least 1")
+    if learning.min_samples < 4:
+        raise ConfigError(f"{lw}.min_samples: must be at least 4")
+    if not 0.05 <= learning.holdout_fraction <= 0.5:
+        raise ConfigError(f"{lw}.holdout_fraction: must lie in [0.05, 0.5]")
+    if learning.ridge_alpha < 0 or learning.logistic_c <= 0:
+        raise ConfigError(f"{lw}: ridge_alpha must be >= 0 and logistic_c > 0")
+    if not 0 <= learning.exploration < 1:
+        raise ConfigError(f"{lw}.exploration: must lie in [0, 1)")
+    if learning.ucb_variant not in ("tuned", "ucb1"):
+        raise ConfigError(f"{lw}.ucb_variant: 'tuned' or 'ucb1', got {learning.ucb_variant!r}")
+
+    policy = _typed(d.get("policy", "postloop"), str, f"{where}.policy")
+    if policy not in POLICIES:
+        raise ConfigError(f"{where}.policy: one of {', '.join(POLICIES)}, got {policy!r}")
+    mode = _typed(d.get("mode", "live"), str, f"{where}.mode")
+    if mode not in MODES:
+        raise ConfigError(f"{where}.mode: one of {', '.join(MODES)}, got {mode!r}")
+    posts_per_day = _typed(d.get("posts_per_day", 6), int, f"{where}.posts_per_day")
+    if not 1 <= posts_per_day <= 48:
+        raise ConfigError(f"{where}.posts_per_day: must lie in 1-48")
+    max_candidates = _typed(d.get("max_candidates", 3), int, f"{where}.max_candidates")
+    if not 1 <= max_candidates <= 10:
+        raise ConfigError(f"{where}.max_candidates: must lie in 1-10")
+    min_novelty = _typed(d.get("min_novelty", 0.25), float, f"{where}.min_novelty")
+    if not 0 <= min_novelty < 1:
+        raise ConfigError(f"{where}.min_novelty: must lie in [0, 1)")
+
+    return AccountConfig(
+        account_id=account_id,
+        handle=_req(d, "handle", str, where),
+        persona=_req(d, "persona", str, where),
+        niche=_req(d, "niche", str, where),
+        topics=_str_list(d, "topics", where),
+        domain_terms=_str_list(d, "domain_terms", where, required=False),
+        timezone=tz,
+        content_types=tuple(cts),
+        posting_hours=tuple(hours),
+        posts_per_day=posts_per_day,
+        thresholds=thresholds,
+        learning=learning,
+        policy=policy,
+        mode=mode,
+        max_candidates=max_candidates,
+        min_novelty=min_novelty,
+        banned_phrases=_str_list(d, "banned_phrases", where, required=False),
+    )
+
+
+def load_accounts(path: str | Path) -> dict[str, AccountConfig]:
+    """Read a file holding one account object or a list of them; keyed by account id."""
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"account configuration file not found: {p}") from None
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{p}: not valid JSON ({err.msg} at line {err.lineno})") from None
+    items = data if isinstance(data, list) else [data]
+    accounts: dict[str, AccountConfig] = {}
+    for i, item in enumerate(items):
+        cfg = parse_account(item, where=f"{p.name}[{i}]" if isinstance(data, list) else p.name)
+        if cfg.account_id in accounts:
+            raise ConfigError(f"{p.name}: account_id {cfg.account_id!r} appears twice")
+        accounts[cfg.account_id] = cfg
+    return accounts

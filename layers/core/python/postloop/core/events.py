@@ -1,0 +1,101 @@
+"""The events each function accepts, validated before anything is written.
+
+Plan and learn are started by EventBridge Scheduler (plan through the
+post-cycle state machine), whose payload carries the schedule's time; post and
+scrape are state-machine tasks that receive `now` from `$$.State.EnteredTime`.
+Time always comes from the event, never from the machine's clock.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from postloop.core.records import HORIZONS_HOURS
+
+MAX_ID_LENGTH = 128
+
+
+class EventError(ValueError):
+    """The event is malformed; the message names the field."""
+
+
+def _obj(event: Any, name: str) -> dict:
+    if not isinstance(event, dict):
+        raise EventError(f"{name} event: expected a JSON object, got {type(event).__name__}")
+    return event
+
+
+def _text(event: dict, key: str, name: str) -> str:
+    if key not in event:
+        raise EventError(f"{name} event: '{key}' is missing")
+    value = event[key]
+    if not isinstance(value, str) or not value.strip():
+        raise EventError(f"{name} event: '{key}' must be a non-empty string")
+    if len(value) > MAX_ID_LENGTH or any(c in value for c in "\n\r\t\x00"):
+        raise EventError(f"{name} event: '{key}' is not a valid identifier")
+    return value
+
+
+def parse_time(value: Any, field: str = "time") -> datetime:
+    """An ISO-8601 timestamp with a zone (a trailing Z is accepted), returned in UTC."""
+    if not isinstance(value, str):
+        raise EventError(f"'{field}' must be an ISO-8601 timestamp string")
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
+    except ValueError:
+        raise EventError(f"'{field}' is not an ISO-8601 timestamp: {value[:40]!r}") from None
+    if t.tzinfo is None:
+        raise EventError(f"'{field}' must carry a time zone (e.g. a trailing Z)")
+    return t.astimezone(timezone.utc)
+
+
+def _time(event: dict, key: str, name: str) -> datetime:
+    if key not in event:
+        raise EventError(f"{name} event: '{key}' is missing")
+    try:
+        return parse_time(event[key], key)
+    except EventError as err:
+        raise EventError(f"{name} event: {err}") from None
+
+
+@dataclass(frozen=True)
+class ScheduledEvent:
+    """plan and learn: {"account_id": ..., "scheduled_time": "<aws.scheduler.scheduled-time>"}."""
+
+    account_id: str
+    scheduled_time: datetime
+
+
+@dataclass(frozen=True)
+class PostEvent:
+    account_id: str
+    decision_id: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class ScrapeEvent:
+    account_id: str
+    now: datetime
+    decision_id: str | None = None
+    horizon_hours: int | None = None
+
+
+def parse_scheduled(event: Any, name: str) -> ScheduledEvent:
+    e = _obj(event, name)
+    return ScheduledEvent(_text(e, "account_id", name), _time(e, "scheduled_time", name))
+
+
+def parse_post(event: Any) -> PostEvent:
+    e = _obj(event, "post")
+    return PostEvent(_text(e, "account_id", "post"), _text(e, "decision_id", "post"), _time(e, "now", "post"))
+
+
+def parse_scrape(event: Any) -> ScrapeEvent:
+    e = _obj(event, "scrape")
+    decision_id = _text(e, "decision_id", "scrape") if e.get("decision_id") is not None else None
+    horizon = e.get("horizon_hours")
+    if horizon is not None and (isinstance(horizon, bool) or horizon not in HORIZONS_HOURS):
+        raise EventError(f"scrape event: 'horizon_hours' must be one of {HORIZONS_HOURS}")
+    return ScrapeEvent(_text(e, "account_id", "scrape"), _time(e, "now", "scrape"), decision_id, horizon)

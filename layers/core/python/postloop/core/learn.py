@@ -1,0 +1,253 @@
+"""Learn: join content with settled outcomes, rebuild the arms, fit both predictors.
+
+Everything is rebuilt from the window's data, never incremented, so running
+learn twice on the same data changes nothing. Only the 48 h outcome counts as
+settled; a post still inside its window is pending, never a failure.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from postloop.core.account import AccountConfig
+from postloop.core.logistic import fit_logistic
+from postloop.core.ports import ArmStore, DecisionStore, ModelCache, ModelRegistry, OutcomeStore
+from postloop.core.predictor import (
+    FOLLOW_FEATURES,
+    engagement_feature_names,
+    engagement_vector,
+    follow_vector,
+)
+from postloop.core.records import (
+    SETTLED_HORIZON_HOURS,
+    ArmStats,
+    Decision,
+    ModelVersion,
+    Outcome,
+    hour_arm,
+    type_arm,
+)
+from postloop.core.ridge import fit_ridge
+from postloop.core.scoring import auc, log_loss, mae, r2
+
+
+@dataclass
+class LearnDeps:
+    decisions: DecisionStore
+    outcomes: OutcomeStore
+    arms: ArmStore
+    registry: ModelRegistry
+    cache: ModelCache | None
+
+
+@dataclass
+class Sample:
+    decision: Decision
+    outcome: Outcome
+
+    @property
+    def er(self) -> float:
+        return float(self.outcome.engagement_rate)
+
+    @property
+    def followed(self) -> int:
+        return int((self.outcome.followers_gained or 0.0) >= 0.5)
+
+
+@dataclass
+class LearnResult:
+    account_id: str
+    samples: int
+    arms: list[ArmStats]
+    model: ModelVersion | None
+    model_written: bool
+    cache_written: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def settled_samples(account_id: str, now: datetime, window_days: int, deps: LearnDeps) -> list[Sample]:
+    """Posted decisions of the window joined with their usable 48 h outcome, oldest first."""
+    start = now - timedelta(days=window_days)
+    outcomes = {
+        o.decision_id: o
+        for o in deps.outcomes.collected_between(account_id, start, now + timedelta(seconds=1))
+        if o.horizon_hours == SETTLED_HORIZON_HOURS and o.usable and o.engagement_rate is not None
+    }
+    posted = deps.decisions.posted_between(
+        account_id, start - timedelta(hours=SETTLED_HORIZON_HOURS), now + timedelta(seconds=1)
+    )
+    samples = [
+        Sample(d, outcomes[d.decision_id])
+        for d in posted
+        if d.decision_id in outcomes and d.features is not None and d.content_type and d.hour is not None
+    ]
+    samples.sort(key=lambda s: (s.decision.posted_at, s.decision.decision_id))
+    return samples
+
+
+def rebuild_arms(config: AccountConfig, samples: list[Sample], now: datetime) -> list[ArmStats]:
+    """Arm statistics from scratch.
+
+    Content arms count successes for Thompson sampling; a success is a rate
+    above the account's own mean in the window ("relative") or above a fixed
+    rate. Hour arms sum a reward for UCB: the post's percentile rank among the
+    window's rates, in [0, 1] as UCB's bonus assumes and spread over the whole
+    interval, where raw rates differ by thousandths (docs/decisions.md).
+    """
+    ers = np.array([s.er for s in samples]) if samples else np.zeros(0)
+    mean_er = float(ers.mean()) if len(ers) else 0.0
+    threshold = mean_er if config.learning.success == "relative" else float(config.learning.success)
+    ranks = percentile_ranks(ers)
+    arms: dict[str, ArmStats] = {}
+    for name in [c.name for c in config.content_types]:
+        arms[type_arm(name)] = ArmStats(config.account_id, type_arm(name), updated_at=now)
+    for h in config.posting_hours:
+        arms[hour_arm(h)] = ArmStats(config.account_id, hour_arm(h), updated_at=now)
+    for s, r in zip(samples, ranks):
+        for arm_id in (type_arm(s.decision.content_type), hour_arm(s.decision.hour)):
+            a = arms.setdefault(arm_id, ArmStats(config.account_id, arm_id, updated_at=now))
+            a.pulls += 1
+            if arm_id.startswith("type#"):
+                if s.er > threshold:
+                    a.successes += 1
+                else:
+                    a.failures += 1
+            else:
+                a.reward_sum += float(r)
+                a.reward_sq_sum += float(r) * float(r)
+    return list(arms.values())
+
+
+def percentile_ranks(values: np.ndarray) -> np.ndarray:
+    """Mid-ranks scaled to (0, 1): ties share a rank; a single value ranks 0.5."""
+    n = len(values)
+    if n == 0:
+        return values
+    order = np.argsort(values, kind="mergesort")
+    ranks = np.empty(n)
+    ranks[order] = np.arange(n, dtype=float)
+    # Average the ranks of tied values.
+    uniq, inverse = np.unique(values, return_inverse=True)
+    if len(uniq) < n:
+        sums = np.bincount(inverse, weights=ranks)
+        counts = np.bincount(inverse)
+        ranks = (sums / counts)[inverse]
+    return (ranks + 0.5) / n
+
+
+def _split(n: int, holdout_fraction: float) -> int:
+    """Index where the held-out (newest) part starts; time order, never shuffled."""
+    return n - max(1, int(round(n * holdout_fraction)))
+
+
+def fit_engagement(config: AccountConfig, samples: list[Sample]) -> dict:
+    names = engagement_feature_names([c.name for c in config.content_types], config.posting_hours)
+    n = len(samples)
+    out: dict = {"kind": "ridge", "features": names, "alpha": config.learning.ridge_alpha, "n": n,
+                 "coef": None, "intercept": None, "trusted": False}
+    if n < 4:
+        out["reason"] = f"only {n} settled posts"
+        return out
+    X = np.array([engagement_vector(names, s.decision.features, s.decision.content_type, s.decision.hour)
+                  for s in samples])
+    y = np.array([s.er for s in samples])
+    cut = _split(n, config.learning.holdout_fraction)
+    train = fit_ridge(X[:cut], y[:cut], alpha=config.learning.ridge_alpha)
+    pred = train.predict(X[cut:])
+    baseline = np.full(n - cut, y[:cut].mean())
+    out.update({
+        "n_train": cut, "n_test": n - cut,
+        "r2": r2(y[cut:], pred), "mae": mae(y[cut:], pred), "baseline_mae": mae(y[cut:], baseline),
+        "mse": float(np.mean((y[cut:] - pred) ** 2)), "baseline_mse": float(np.mean((y[cut:] - baseline) ** 2)),
+    })
+    full = fit_ridge(X, y, alpha=config.learning.ridge_alpha)
+    out.update({"coef": full.coef.tolist(), "intercept": full.intercept, "noise_var": full.noise_var})
+    if n < config.learning.min_samples:
+        out["reason"] = f"{n} settled posts, fewer than min_samples={config.learning.min_samples}"
+    elif not out["mse"] < out["baseline_mse"]:
+        out["reason"] = (f"held-out squared error {out['mse']:.3g} does not beat the training mean's "
+                         f"{out['baseline_mse']:.3g}")
+    else:
+        out["trusted"] = True
+        out["reason"] = (f"held-out squared error {out['mse']:.3g} beats the training mean's "
+                         f"{out['baseline_mse']:.3g}")
+    return out
+
+
+def fit_follow(config: AccountConfig, samples: list[Sample]) -> dict:
+    n = len(samples)
+    out: dict = {"kind": "logistic", "features": list(FOLLOW_FEATURES), "C": config.learning.logistic_c,
+                 "n": n, "coef": None, "intercept": None, "trusted": False}
+    y = np.array([s.followed for s in samples], dtype=float)
+    if n < 4 or len(set(y.tolist())) < 2:
+        out["reason"] = f"only {n} settled posts" if n < 4 else "only one class (all gained or none did)"
+        return out
+    X = np.array([follow_vector(s.decision.features) for s in samples])
+    cut = _split(n, config.learning.holdout_fraction)
+    out.update({"n_train": cut, "n_test": n - cut, "base_rate": float(y.mean())})
+    if len(set(y[:cut].tolist())) == 2:
+        train = fit_logistic(X[:cut], y[:cut], C=config.learning.logistic_c)
+        p = train.predict_proba(X[cut:])
+        base = float(np.clip(y[:cut].mean(), 1e-6, 1 - 1e-6))
+        out.update({"auc": auc(y[cut:], p), "log_loss": log_loss(y[cut:], p),
+                    "baseline_log_loss": log_loss(y[cut:], np.full(n - cut, base))})
+    full = fit_logistic(X, y, C=config.learning.logistic_c)
+    out.update({"coef": full.coef.tolist(), "intercept": full.intercept})
+    if n < config.learning.min_samples:
+        out["reason"] = f"{n} settled posts, fewer than min_samples={config.learning.min_samples}"
+    elif "log_loss" not in out:
+        out["reason"] = "the training part holds one class only"
+    elif not out["log_loss"] < out["baseline_log_loss"]:
+        out["reason"] = (f"held-out log-loss {out['log_loss']:.4f} does not beat the base rate's "
+                         f"{out['baseline_log_loss']:.4f}")
+    else:
+        out["trusted"] = True
+        out["reason"] = (f"held-out log-loss {out['log_loss']:.4f} beats the base rate's "
+                         f"{out['baseline_log_loss']:.4f}")
+    return out
+
+
+def data_digest(samples: list[Sample]) -> str:
+    h = hashlib.sha256()
+    for s in samples:
+        h.update(json.dumps([s.decision.decision_id, s.outcome.impressions, s.outcome.likes,
+                             s.outcome.retweets, s.outcome.replies, s.outcome.followers_gained]).encode())
+    return h.hexdigest()[:16]
+
+
+def learn(config: AccountConfig, now: datetime, deps: LearnDeps) -> LearnResult:
+    samples = settled_samples(config.account_id, now, config.learning.window_days, deps)
+    arms = rebuild_arms(config, samples, now)
+    deps.arms.replace_all(config.account_id, arms)
+    notes: list[str] = []
+
+    digest = data_digest(samples)
+    latest = deps.registry.latest(config.account_id)
+    if latest is not None and latest.payload.get("data_digest") == digest:
+        # Same data as the latest fit: nothing new to learn; make sure the cache has it.
+        model, written = latest, False
+        notes.append("no new settled data since the latest model; kept it")
+    else:
+        payload = {
+            "engagement": fit_engagement(config, samples),
+            "follow": fit_follow(config, samples),
+            "data_digest": digest,
+            "window": {"days": config.learning.window_days, "end": now.isoformat(), "samples": len(samples)},
+        }
+        version = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{digest[:8]}"
+        model = ModelVersion(config.account_id, version, now, payload)
+        deps.registry.put(model)
+        written = True
+
+    cache_written = False
+    if deps.cache is not None:
+        try:
+            deps.cache.put_latest(model)
+            cache_written = True
+        except Exception as err:  # the durable copy is written; a cache outage must not fail learning
+            notes.append(f"cache write failed: {type(err).__name__}")
+    return LearnResult(config.account_id, len(samples), arms, model, written, cache_written, notes)

@@ -1,0 +1,228 @@
+"""Plan: pick a content type and an hour, write candidates, score them, gate, record.
+
+Every decision is stored, approved or not. The decision id derives from the
+account and the scheduled time, so a schedule delivered twice plans once.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from postloop.core import features as feat
+from postloop.core.account import AccountConfig
+from postloop.core.ports import (
+    AlreadyExists,
+    ArmStore,
+    DecisionStore,
+    ModelCache,
+    ModelRegistry,
+    WriteRequest,
+    Writer,
+)
+from postloop.core.predictor import predict
+from postloop.core.quality import score_quality
+from postloop.core.records import (
+    SETTLED_HORIZON_HOURS,
+    Decision,
+    Features,
+    ModelVersion,
+    Prediction,
+    Status,
+    hour_arm,
+    type_arm,
+)
+from postloop.core.thompson import choose_beta
+from postloop.core.ucb import choose_ucb
+
+RECENT_DAYS = 7
+
+
+@dataclass
+class PlanDeps:
+    decisions: DecisionStore
+    arms: ArmStore
+    writer: Writer
+    registry: ModelRegistry
+    cache: ModelCache | None
+
+
+@dataclass
+class ModelLookup:
+    model: ModelVersion | None
+    source: str  # "cache", "durable" or "none"
+
+
+def decision_id_for(account_id: str, scheduled_time: datetime) -> str:
+    digest = hashlib.sha256(f"{account_id}|{scheduled_time.isoformat()}".encode()).hexdigest()[:8]
+    return f"{scheduled_time.strftime('%Y%m%dT%H%M%SZ')}-{digest}"
+
+
+def load_model(account_id: str, deps: PlanDeps) -> ModelLookup:
+    """The latest model: the cache when it answers, else the durable copy."""
+    if deps.cache is not None:
+        try:
+            model = deps.cache.get_latest(account_id)
+            if model is not None:
+                return ModelLookup(model, "cache")
+        except Exception:  # an unreachable cache must not stop planning; DynamoDB has every version
+            pass
+    model = deps.registry.latest(account_id)
+    return ModelLookup(model, "durable" if model else "none")
+
+
+def _seed(decision_id: str, salt: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"{decision_id}|{salt}".encode()).digest()[:8], "big")
+
+
+def next_local_hour(now: datetime, hour: int, tz) -> datetime:
+    """The first time at or after `now` when the audience's clock shows `hour`:00."""
+    local = now.astimezone(tz)
+    candidate = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if candidate < local:
+        candidate = (candidate + timedelta(days=1)).replace(hour=hour)
+    return candidate.astimezone(now.tzinfo)
+
+
+def choose_arms(config: AccountConfig, decisions: DecisionStore, arms: ArmStore, now: datetime,
+                rng: np.random.Generator):
+    """Content type by Thompson sampling, hour by UCB; returns (type, hour, type_p, hour_p, policy)."""
+    types = [c.name for c in config.content_types]
+    hours = list(config.posting_hours)
+    if config.policy == "random":
+        return (types[int(rng.integers(len(types)))], hours[int(rng.integers(len(hours)))],
+                1.0 / len(types), 1.0 / len(hours))
+    stats = {a.arm_id: a for a in arms.load(config.account_id)}
+    pick = choose_beta(
+        [stats[type_arm(t)].successes if type_arm(t) in stats else 0.0 for t in types],
+        [stats[type_arm(t)].failures if type_arm(t) in stats else 0.0 for t in types],
+        rng, exploration=config.learning.exploration,
+    )
+    # Posts still waiting for their 48 h result count as pulls at the arm's mean,
+    # so UCB (deterministic) spreads a batch of plans instead of repeating one hour.
+    pending = decisions.planned_between(
+        config.account_id, now - timedelta(hours=SETTLED_HORIZON_HOURS + 24), now
+    )
+    pend_hours: dict[int, int] = {}
+    settled_before = now - timedelta(hours=SETTLED_HORIZON_HOURS)
+    for d in pending:
+        if d.hour is not None and d.status in (Status.PLANNED, Status.POSTING, Status.POSTED,
+                                               Status.AWAITING_APPROVAL):
+            if d.posted_at is None or d.posted_at > settled_before:
+                pend_hours[d.hour] = pend_hours.get(d.hour, 0) + 1
+    pulls, sums, sqs = [], [], []
+    for h in hours:
+        a = stats.get(hour_arm(h))
+        n = a.pulls if a else 0
+        s = a.reward_sum if a else 0.0
+        q = a.reward_sq_sum if a else 0.0
+        extra = pend_hours.get(h, 0)
+        if n > 0 and extra:
+            mean = s / n
+            s += extra * mean
+            q += extra * mean * mean
+        pulls.append(n + extra)
+        sums.append(s)
+        sqs.append(q)
+    eps = config.learning.exploration
+    ucb_choice = choose_ucb(pulls, sums, sqs, variant=config.learning.ucb_variant).index
+    hour_index = int(rng.integers(len(hours))) if rng.random() < eps else ucb_choice
+    hour_p = (1 - eps) * (1.0 if hour_index == ucb_choice else 0.0) + eps / len(hours)
+    return types[pick.index], hours[hour_index], pick.propensity, hour_p
+
+
+def plan(config: AccountConfig, scheduled_time: datetime, deps: PlanDeps) -> Decision:
+    """Plan one post for the slot at `scheduled_time` (the schedule's time, our 'now')."""
+    now = scheduled_time
+    decision_id = decision_id_for(config.account_id, scheduled_time)
+    existing = deps.decisions.get(config.account_id, decision_id)
+    if existing is not None:
+        return existing
+
+    rng = np.random.default_rng(_seed(decision_id, "policy"))
+    content_type, hour, type_p, hour_p = choose_arms(config, deps.decisions, deps.arms, now, rng)
+    ct = config.content_type(content_type)
+    lookup = load_model(config.account_id, deps)
+
+    recent = [
+        " ".join(d.parts)
+        for d in deps.decisions.posted_between(config.account_id, now - timedelta(days=RECENT_DAYS), now)
+    ]
+    scored = []
+    for i in range(config.max_candidates):
+        draft = deps.writer.write(WriteRequest(
+            content_type=ct.name, prompt=ct.prompt, persona=config.persona, niche=config.niche,
+            topics=config.topics, thread=ct.thread, seed=_seed(decision_id, f"draft{i}") % (2**32),
+        ))
+        text = " ".join(draft.parts)
+        quality = score_quality(draft.parts, banned_phrases=config.banned_phrases)
+        f = Features(
+            quality=quality.score,
+            novelty=feat.novelty(text, recent),
+            expertise=feat.expertise(text, config.domain_terms),
+            viral=feat.viral_indicators(draft.parts[0]),
+            quality_components=dict(quality.components),
+        )
+        problems = list(quality.problems)
+        if f.novelty < config.min_novelty:
+            problems.append(f"near-duplicate of a recent post (novelty {f.novelty:.2f})")
+        scored.append((draft, f, predict(lookup.model, f, content_type, hour), problems))
+
+    def rank(item):
+        draft, f, p, problems = item
+        er = p.engagement_rate if p.engagement_trusted else f.quality
+        return (not problems, er)
+
+    scored.sort(key=rank, reverse=True)
+    draft, f, prediction, problems = scored[0]
+    status, reason = _gate(config, prediction, problems)
+    if status is Status.PLANNED and config.mode == "approval":
+        status = Status.AWAITING_APPROVAL
+
+    decision = Decision(
+        account_id=config.account_id,
+        decision_id=decision_id,
+        planned_at=now,
+        status=status,
+        status_reason=reason,
+        content_type=content_type,
+        hour=hour,
+        scheduled_for=next_local_hour(now, hour, config.tz),
+        parts=list(draft.parts),
+        topic=draft.topic,
+        features=f,
+        prediction=prediction,
+        type_propensity=type_p,
+        hour_propensity=hour_p,
+        policy=config.policy,
+        candidates=[
+            {"parts": list(d.parts), "quality": fx.quality, "novelty": fx.novelty,
+             "predicted_engagement_rate": px.engagement_rate, "problems": pr}
+            for d, fx, px, pr in scored[1:]
+        ],
+        generator=draft.generator,
+        updated_at=now,
+    )
+    try:
+        deps.decisions.put_new(decision)
+    except AlreadyExists:
+        # A concurrent delivery of the same schedule won the race; its decision stands.
+        return deps.decisions.get(config.account_id, decision_id)
+    return decision
+
+
+def _gate(config: AccountConfig, p: Prediction, problems: list[str]) -> tuple[Status, str]:
+    if problems:
+        return Status.REJECTED, "content: " + "; ".join(problems)
+    th = config.thresholds
+    if p.engagement_trusted and p.engagement_rate < th.engagement_rate:
+        return Status.REJECTED, (f"predicted engagement rate {p.engagement_rate:.4f} below "
+                                 f"threshold {th.engagement_rate:.4f}")
+    if p.follow_trusted and p.follow_probability < th.follow_probability:
+        return Status.REJECTED, (f"predicted follow probability {p.follow_probability:.3f} below "
+                                 f"threshold {th.follow_probability:.3f}")
+    if not (p.engagement_trusted or p.follow_trusted):
+        return Status.PLANNED, f"gate open: models not trusted yet ({p.reason})"
+    return Status.PLANNED, f"cleared the trusted model(s) ({p.reason})"

@@ -1,0 +1,131 @@
+"""The small interfaces the core talks to. Adapters implement them; tests pass fakes."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol, Sequence
+
+from postloop.core.records import ArmStats, Decision, ModelVersion, Outcome
+
+
+class DecisionStore(Protocol):
+    def put_new(self, decision: Decision) -> None:
+        """Store a new decision; raises `AlreadyExists` if the id is taken."""
+
+    def get(self, account_id: str, decision_id: str) -> Decision | None: ...
+
+    def claim_for_posting(self, account_id: str, decision_id: str, now: datetime) -> Decision:
+        """Atomically move a decision from planned to posting; raises `ClaimRefused` otherwise."""
+
+    def save(self, decision: Decision) -> None: ...
+
+    def posted_between(self, account_id: str, start: datetime, end: datetime) -> list[Decision]:
+        """Decisions whose posted time is in [start, end), oldest first (a Query, never a Scan)."""
+
+    def planned_between(self, account_id: str, start: datetime, end: datetime) -> list[Decision]:
+        """Decisions planned in [start, end), oldest first."""
+
+
+class OutcomeStore(Protocol):
+    def put_if_absent(self, outcome: Outcome) -> bool:
+        """Store an outcome unless one exists for (decision, horizon); True if written."""
+
+    def collected_between(self, account_id: str, start: datetime, end: datetime) -> list[Outcome]: ...
+
+    def for_decision(self, account_id: str, decision_id: str) -> list[Outcome]: ...
+
+
+class ArmStore(Protocol):
+    def load(self, account_id: str) -> list[ArmStats]: ...
+
+    def replace_all(self, account_id: str, arms: Sequence[ArmStats]) -> None:
+        """Make the stored arms exactly `arms` (rebuild, not increment)."""
+
+
+class ModelRegistry(Protocol):
+    """Durable home of every fitted model version."""
+
+    def put(self, model: ModelVersion) -> None: ...
+
+    def latest(self, account_id: str) -> ModelVersion | None: ...
+
+
+class ModelCache(Protocol):
+    """Fast copy of the latest model (Redis / ElastiCache)."""
+
+    def put_latest(self, model: ModelVersion) -> None: ...
+
+    def get_latest(self, account_id: str) -> ModelVersion | None: ...
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    content_type: str
+    prompt: str
+    persona: str
+    niche: str
+    topics: tuple[str, ...]
+    thread: bool
+    seed: int
+
+
+@dataclass(frozen=True)
+class Draft:
+    parts: tuple[str, ...]
+    topic: str
+    generator: str
+    cost_usd: float = 0.0
+
+
+class Writer(Protocol):
+    """Writes a post (or a thread's parts) for a content type."""
+
+    def write(self, request: WriteRequest) -> Draft: ...
+
+
+@dataclass(frozen=True)
+class PostMetrics:
+    impressions: int | None
+    likes: int | None
+    retweets: int | None
+    replies: int | None
+    quotes: int | None = None
+    bookmarks: int | None = None
+
+
+@dataclass
+class MetricsBatch:
+    metrics: dict[str, PostMetrics] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)  # post id -> reason from errors[]
+
+
+@dataclass(frozen=True)
+class OwnPost:
+    post_id: str
+    text: str
+    created_at: datetime | None
+
+
+class XPublisher(Protocol):
+    def create_post(self, text: str, reply_to: str | None = None) -> str:
+        """Publish one post; returns its id."""
+
+    def create_thread(self, parts: Sequence[str]) -> list[str]:
+        """Publish a chain of replies; raises `ThreadPartiallyPublished` when a later part is refused."""
+
+    def get_metrics(self, post_ids: Sequence[str]) -> MetricsBatch: ...
+
+    def get_followers_count(self) -> int: ...
+
+    def recent_own_posts(self, since: datetime) -> list[OwnPost]:
+        """The account's own posts created since `since`, newest first."""
+
+
+class AlreadyExists(Exception):
+    pass
+
+
+class ClaimRefused(Exception):
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status = status

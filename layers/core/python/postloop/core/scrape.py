@@ -1,0 +1,113 @@
+"""Scrape: read the metrics of every post whose 24 h or 48 h mark has passed.
+
+One call reads up to 100 posts, so one scrape run settles every due post of
+the account, not only the one whose workflow triggered it; outcomes are keyed
+by (decision, horizon), so a repeated run writes nothing new.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from postloop.core.ports import DecisionStore, OutcomeStore, PostMetrics, XPublisher
+from postloop.core.records import HORIZONS_HOURS, Decision, Outcome
+
+LOOKBACK_DAYS = 7
+
+
+@dataclass
+class ScrapeDeps:
+    decisions: DecisionStore
+    outcomes: OutcomeStore
+    x: XPublisher
+
+
+@dataclass
+class ScrapeResult:
+    due: int = 0
+    written: int = 0
+    unusable: int = 0
+    ids_read: int = 0
+    problems: dict[str, str] = field(default_factory=dict)
+
+
+def check_metrics(m: PostMetrics) -> str | None:
+    """Why these metrics cannot be learned from, or None when they are fine."""
+    fields = {"impressions": m.impressions, "likes": m.likes, "retweets": m.retweets, "replies": m.replies}
+    missing = [k for k, v in fields.items() if v is None]
+    if missing:
+        return "missing " + ", ".join(missing)
+    negative = [k for k, v in fields.items() if v < 0]
+    if negative:
+        return "negative " + ", ".join(negative)
+    if m.impressions == 0:
+        return "zero impressions"
+    if m.likes + m.retweets + m.replies > m.impressions:
+        return "more engagements than impressions"
+    return None
+
+
+def _due(posted: list[Decision], have: set[tuple[str, int]], now: datetime) -> list[tuple[Decision, int]]:
+    due = []
+    for d in posted:
+        if not d.post_ids or d.post_ids[0].startswith("dry-run-"):
+            continue
+        for h in HORIZONS_HOURS:
+            if d.posted_at + timedelta(hours=h) <= now and (d.decision_id, h) not in have:
+                due.append((d, h))
+    return due
+
+
+def scrape(account_id: str, now: datetime, deps: ScrapeDeps) -> ScrapeResult:
+    start = now - timedelta(days=LOOKBACK_DAYS)
+    posted = deps.decisions.posted_between(account_id, start, now)
+    known = deps.outcomes.collected_between(account_id, start, now + timedelta(seconds=1))
+    have = {(o.decision_id, o.horizon_hours) for o in known}
+    due = _due(posted, have, now)
+    result = ScrapeResult(due=len(due))
+    if not due:
+        return result
+
+    head_ids = list(dict.fromkeys(d.post_ids[0] for d, _ in due))
+    batch = deps.x.get_metrics(head_ids)
+    result.ids_read = len(head_ids)
+    followers_now = deps.x.get_followers_count()
+
+    # Impressions of every post live around each due one, for sharing the
+    # account's follower gain: freshly read where we have it, else the latest
+    # stored outcome, else the account's typical post.
+    latest_impr: dict[str, int] = {}
+    for o in sorted(known, key=lambda o: o.collected_at):
+        if o.impressions:
+            latest_impr[o.decision_id] = o.impressions
+    typical = sorted(latest_impr.values())[len(latest_impr) // 2] if latest_impr else 1
+    for d, _ in due:
+        m = batch.metrics.get(d.post_ids[0])
+        if m and m.impressions:
+            latest_impr[d.decision_id] = m.impressions
+
+    for d, h in due:
+        pid = d.post_ids[0]
+        m = batch.metrics.get(pid)
+        if m is None:
+            reason = batch.unavailable.get(pid, "not returned by X")
+            o = Outcome(account_id, d.decision_id, h, now, d.posted_at, None, None, None, None,
+                        usable=False, problem=f"unavailable: {reason}")
+        else:
+            problem = check_metrics(m)
+            o = Outcome(account_id, d.decision_id, h, now, d.posted_at, m.impressions, m.likes, m.retweets,
+                        m.replies, m.quotes, m.bookmarks, usable=problem is None, problem=problem)
+            if problem is None and d.followers_at_post is not None:
+                window_end = d.posted_at + timedelta(hours=h)
+                live = [p for p in posted
+                        if d.posted_at - timedelta(hours=max(HORIZONS_HOURS)) < p.posted_at <= window_end]
+                total = sum(latest_impr.get(p.decision_id, typical) for p in live) or 1
+                share = latest_impr.get(d.decision_id, typical) / total
+                o.followers_gained = max(followers_now - d.followers_at_post, 0) * share
+                o.followers_source = "account_delta_share"
+        if deps.outcomes.put_if_absent(o):
+            result.written += 1
+            if not o.usable:
+                result.unusable += 1
+                result.problems[d.decision_id] = o.problem
+    return result

@@ -1,0 +1,1 @@
+"""What the Lambda handlers share: settings, observability and dependency wiring."""

@@ -1,0 +1,80 @@
+"""Each function's settings, read from the environment once at cold start.
+
+A missing or malformed variable fails the cold start with a message naming it;
+secrets are referenced by id here and fetched by the adapters, never logged.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Mapping
+
+from postloop.adapters.tables import TableNames
+
+
+class SettingsError(RuntimeError):
+    pass
+
+
+def _get(env: Mapping[str, str], name: str, default: str | None = None) -> str:
+    value = env.get(name, default)
+    if value is None or value == "":
+        raise SettingsError(f"environment variable {name} is not set")
+    return value
+
+
+def _float(env, name, default) -> float:
+    raw = _get(env, name, default)
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"environment variable {name} must be a number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything any handler may need; each handler checks the parts it uses."""
+
+    region: str
+    tables: TableNames
+    accounts_file: str
+    dynamodb_endpoint: str | None
+    redis_url: str | None
+    x_api_base_url: str
+    x_secret_id: str | None
+    openai_secret_id: str | None
+    openai_model: str
+    openai_base_url: str | None
+    x_timeout: float
+
+    def require(self, *names: str) -> "Settings":
+        env_names = {
+            "redis_url": "POSTLOOP_REDIS_URL",
+            "x_secret_id": "POSTLOOP_X_SECRET_ID",
+        }
+        for n in names:
+            if not getattr(self, n):
+                raise SettingsError(f"environment variable {env_names.get(n, n)} is not set")
+        return self
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    return Settings(
+        region=_get(env, "AWS_REGION", env.get("AWS_DEFAULT_REGION")),
+        tables=TableNames(
+            content_metadata=_get(env, "POSTLOOP_CONTENT_TABLE", "postloop-content-metadata"),
+            outcomes=_get(env, "POSTLOOP_OUTCOMES_TABLE", "postloop-outcomes"),
+            bandit_arms=_get(env, "POSTLOOP_ARMS_TABLE", "postloop-bandit-arms"),
+            model_versions=_get(env, "POSTLOOP_MODELS_TABLE", "postloop-model-versions"),
+        ),
+        accounts_file=_get(env, "POSTLOOP_ACCOUNTS_FILE"),
+        dynamodb_endpoint=env.get("POSTLOOP_DYNAMODB_ENDPOINT") or None,
+        redis_url=env.get("POSTLOOP_REDIS_URL") or None,
+        x_api_base_url=_get(env, "POSTLOOP_X_API_BASE_URL", "https://api.x.com"),
+        x_secret_id=env.get("POSTLOOP_X_SECRET_ID") or None,
+        openai_secret_id=env.get("POSTLOOP_OPENAI_SECRET_ID") or None,
+        openai_model=_get(env, "POSTLOOP_OPENAI_MODEL", "gpt-5.4-nano"),
+        openai_base_url=env.get("OPENAI_BASE_URL") or None,
+        x_timeout=_float(env, "POSTLOOP_X_TIMEOUT_SECONDS", "10"),
+    )

@@ -1,0 +1,182 @@
+"""Embedded backends for local runs: moto for DynamoDB and Secrets Manager, a real
+redis-server when one is installed (an in-process stand-in otherwise), and the
+fake X API on 127.0.0.1. Everything lives as long as the `LocalBackends` context.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+X_SECRET_ID = "postloop/local/x"
+LOCAL_TOKEN = "local-x-user-token"
+REGION = "us-east-1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServerProcess:
+    """A real redis-server on a free loopback port, without persistence."""
+
+    def __init__(self, binary: str):
+        self.binary = binary
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> str:
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return f"redis://127.0.0.1:{self.port}/0"
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"redis-server did not answer on port {self.port} within 10 s")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+class StandInRedis:
+    """fakeredis serving the Redis protocol on loopback, for machines without redis-server."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.server = None
+
+    def start(self) -> str:
+        from fakeredis import TcpFakeServer
+        self.server = TcpFakeServer(("127.0.0.1", self.port), server_type="redis")
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+@dataclass
+class BackendInfo:
+    redis_kind: str       # "redis-server <path>" or "in-process stand-in (fakeredis)"
+    redis_url: str
+    x_base_url: str
+    accounts_file: str
+
+
+class LocalBackends:
+    """Start everything and point the handlers' settings at it (environment variables)."""
+
+    def __init__(self, accounts: list[dict], audience, clock: Callable[[], datetime], *,
+                 use_redis_server: bool = True, log_level: str = "WARNING"):
+        self.accounts = accounts
+        self.audience = audience
+        self.clock = clock
+        self.use_redis_server = use_redis_server
+        self.log_level = log_level
+        self._stack = ExitStack()
+        self._saved_env: dict[str, str | None] = {}
+        self.info: BackendInfo | None = None
+        self.x_server = None
+
+    def _setenv(self, **values: str) -> None:
+        for k, v in values.items():
+            self._saved_env.setdefault(k, os.environ.get(k))
+            os.environ[k] = v
+
+    def __enter__(self) -> "LocalBackends":
+        try:
+            return self._start()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+
+    def _start(self) -> "LocalBackends":
+        tmp = Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="postloop-")))
+        accounts_file = tmp / "accounts.json"
+        accounts_file.write_text(json.dumps(self.accounts, indent=2))
+        # Fake credentials before any AWS client exists; moto intercepts every call.
+        self._setenv(
+            AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_SESSION_TOKEN="testing",
+            AWS_REGION=REGION, AWS_DEFAULT_REGION=REGION,
+            POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_METRICS_NAMESPACE="postloop",
+            POWERTOOLS_LOG_LEVEL=self.log_level,
+        )
+        from moto import mock_aws
+        self._stack.enter_context(mock_aws())
+        self._create_tables()
+
+        import boto3
+        boto3.client("secretsmanager", region_name=REGION).create_secret(
+            Name=X_SECRET_ID, SecretString=json.dumps({"bearer_token": LOCAL_TOKEN}))
+
+        binary = shutil.which("redis-server") if self.use_redis_server else None
+        redis = RedisServerProcess(binary) if binary else StandInRedis()
+        redis_url = redis.start()
+        self._stack.callback(redis.stop)
+        kind = f"redis-server ({binary})" if binary else "in-process stand-in (fakeredis): redis-server not found"
+
+        from postloop_local.fake_x import FakeXServer
+        self.x_server = FakeXServer(self.audience, self.clock, token=LOCAL_TOKEN)
+        x_url = self.x_server.start()
+        self._stack.callback(self.x_server.stop)
+
+        self._setenv(
+            POSTLOOP_ACCOUNTS_FILE=str(accounts_file), POSTLOOP_REDIS_URL=redis_url,
+            POSTLOOP_X_API_BASE_URL=x_url, POSTLOOP_X_SECRET_ID=X_SECRET_ID,
+        )
+        self.info = BackendInfo(kind, redis_url, x_url, str(accounts_file))
+        self._reset_caches()
+        return self
+
+    def _create_tables(self) -> None:
+        from postloop.adapters.tables import bind_tables
+        from postloop.runtime.settings import load_settings
+        s = load_settings({**os.environ, "POSTLOOP_ACCOUNTS_FILE": "unused"})
+        bound = bind_tables(s.tables, s.region, s.dynamodb_endpoint)
+        for model in (bound.content_metadata, bound.outcomes, bound.bandit_arms, bound.model_versions):
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=False)
+
+    @staticmethod
+    def _reset_caches() -> None:
+        from aws_lambda_powertools.utilities import parameters
+
+        from postloop.runtime import wiring
+        wiring.reset()
+        parameters.clear_caches()
+
+    def __exit__(self, *exc) -> None:
+        self._stack.close()
+        for k, v in self._saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        self._saved_env.clear()
+        self._reset_caches()

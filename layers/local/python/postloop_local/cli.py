@@ -1,0 +1,189 @@
+"""`postloop simulate` (the main local job) and `postloop invoke` (one handler, one event)."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+LOG_DIR = Path(".postloop")
+
+
+def _quiet_handlers(log_path: Path):
+    """Send the handlers' metrics output to a file and keep their logs at WARNING."""
+    from postloop.runtime.observability import logger
+    logger.setLevel("WARNING")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    return contextlib.redirect_stdout(log_path.open("a", encoding="utf-8"))
+
+
+def cmd_simulate(args) -> int:
+    from postloop_local import simulate
+    from postloop_local.scenario import ScenarioError, load_scenario
+
+    try:
+        scenario = load_scenario(args.scenario)
+    except ScenarioError as err:
+        print(f"postloop simulate: {err}", file=sys.stderr)
+        return 2
+    if args.days < 1:
+        print("postloop simulate: --days must be at least 1", file=sys.stderr)
+        return 2
+    log_path = LOG_DIR / "simulate.log"
+
+    def progress(line: str) -> None:
+        if not args.json:
+            end = "\r" if sys.stderr.isatty() else "\n"
+            print(f"  [{label}] {line}", file=sys.stderr, end=end, flush=True)
+
+    runs = [("postloop", args.policy)]
+    if args.policy in (None, "postloop") and not args.no_baseline:
+        runs.append(("random", "random"))
+    results = {}
+    for label, policy in runs:
+        with _quiet_handlers(log_path):
+            results[label] = simulate.run(scenario, days=args.days, seed=args.seed, policy=policy,
+                                          progress=progress, use_redis_server=not args.in_process_redis)
+        if not args.json and sys.stderr.isatty():
+            print(file=sys.stderr)
+    main, baseline = results[runs[0][0]], results.get("random")
+    if args.json:
+        print(json.dumps(_as_json(main, baseline), indent=2))
+    else:
+        print(simulate.summary(main, baseline, scenario))
+        print(f"\n(handler logs and metrics: {log_path})")
+    return 0
+
+
+def _as_json(main, baseline) -> dict:
+    def one(r):
+        return {
+            "policy": r.policy, "scenario": r.scenario, "seed": r.seed, "days": r.days,
+            "decisions": r.decisions, "posted": len(r.posts), "statuses": dict(r.statuses),
+            "mean_expected_engagement_rate": r.mean_expected_rate,
+            "mean_realised_engagement_rate": r.mean_realised_rate,
+            "handler_calls": dict(r.handler_calls), "redis": r.backend,
+            "latest_model": r.learn_runs[-1] if r.learn_runs else None,
+        }
+    out = one(main)
+    if baseline is not None:
+        out["random_baseline"] = one(baseline)
+    return out
+
+
+def cmd_invoke(args) -> int:
+    from postloop.core.events import EventError, parse_time
+    from postloop_local import simulate
+    from postloop_local.backends import LocalBackends
+    from postloop_local.invoke import FUNCTIONS, invoke
+    from postloop_local.scenario import ScenarioError, load_scenario
+    from postloop_local.world import World
+
+    if args.function not in FUNCTIONS:
+        print(f"postloop invoke: unknown function {args.function!r}; one of {', '.join(FUNCTIONS)}", file=sys.stderr)
+        return 2
+    try:
+        event = json.loads(Path(args.event).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        print(f"postloop invoke: event file not found: {args.event}", file=sys.stderr)
+        return 2
+    except json.JSONDecodeError as err:
+        print(f"postloop invoke: {args.event} is not valid JSON ({err.msg} at line {err.lineno})", file=sys.stderr)
+        return 2
+    try:
+        scenario = load_scenario(args.scenario)
+    except ScenarioError as err:
+        print(f"postloop invoke: {err}", file=sys.stderr)
+        return 2
+
+    # The moment the event happens: its schedule time or its `now`.
+    when_raw = event.get("scheduled_time") or event.get("now") if isinstance(event, dict) else None
+    try:
+        when = parse_time(when_raw, "scheduled_time/now") if when_raw else None
+    except EventError as err:
+        print(f"postloop invoke: {err}", file=sys.stderr)
+        return 2
+
+    history_days = args.history_days if when else 0
+    start = (when - timedelta(days=history_days)) if when else None
+    account = simulate.load_account(scenario.account)
+    clock = simulate.SimClock(start or parse_time(simulate.DEFAULT_START))
+    world = World(scenario, args.seed, clock.now())
+    log_path = LOG_DIR / "invoke-history.log"
+    with LocalBackends([account], world, clock.now) as backends:
+        print(f"local backends: Redis {backends.info.redis_kind}; X fake at {backends.info.x_base_url}",
+              file=sys.stderr)
+        if history_days:
+            with _quiet_handlers(log_path):
+                history = simulate.run_in(backends, world, clock, scenario, account, start, history_days)
+            print(f"prepared {history_days} simulated days before the event: {history.decisions} decisions, "
+                  f"{len(history.posts)} posts", file=sys.stderr)
+        if args.function == "post" and isinstance(event, dict):
+            _plan_for_post_event(event, clock, invoke)
+        if when:
+            clock.t = when
+        from postloop.runtime.observability import logger
+        logger.setLevel(args.log_level)
+        try:
+            result = invoke(args.function, event)
+        except Exception as err:
+            print(json.dumps({"errorType": type(err).__name__, "errorMessage": str(err)}, indent=2))
+            return 1
+    print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+def _plan_for_post_event(event: dict, clock, invoke) -> None:
+    """A post event names a decision; plan it first if the local store does not hold it yet."""
+    from postloop.runtime import wiring
+
+    account_id, decision_id = event.get("account_id"), event.get("decision_id")
+    if not isinstance(account_id, str) or not isinstance(decision_id, str):
+        return
+    if wiring.current().decisions.get(account_id, decision_id) is not None:
+        return
+    try:
+        planned = datetime.strptime(decision_id.split("-")[0], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return  # not an id postloop made; the handler will say it does not exist
+    clock.t = planned
+    out = invoke("plan", {"account_id": account_id, "scheduled_time": planned.isoformat()})
+    print(f"planned {out['decision_id']} first (status {out['status']})", file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="postloop", description="postloop's local tools.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("simulate", help="run the loop on a simulated audience (the main local job)")
+    s.add_argument("--scenario", default="stationary", help="a shipped scenario name or a YAML/JSON file")
+    s.add_argument("--days", type=int, default=45)
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--policy", choices=("postloop", "random"), default=None,
+                   help="override the account's policy (default: as configured, postloop)")
+    s.add_argument("--no-baseline", action="store_true", help="skip the uniformly random comparison run")
+    s.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
+    s.add_argument("--in-process-redis", action="store_true", help="use the stand-in even if redis-server exists")
+    s.set_defaults(func=cmd_simulate)
+
+    i = sub.add_parser("invoke", help="run one handler in-process with a sample event")
+    i.add_argument("function", help="plan, post, scrape or learn")
+    i.add_argument("--event", required=True, help="a JSON event file, e.g. events/plan.json")
+    i.add_argument("--scenario", default="stationary", help="the simulated audience behind the fake X API")
+    i.add_argument("--history-days", type=int, default=4,
+                   help="simulated days run before the event so the stores hold data (0: none)")
+    i.add_argument("--seed", type=int, default=1)
+    i.add_argument("--log-level", default="INFO")
+    i.set_defaults(func=cmd_invoke)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

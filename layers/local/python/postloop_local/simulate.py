@@ -1,0 +1,282 @@
+"""The main local job: run the real handlers, in the deployed workflow's order, on a simulated clock.
+
+Plans start on the account's schedule (posts_per_day, in its time zone), each
+one walks the post cycle from `postloop.core.workflow`, and learn runs every
+few hours, all against the embedded backends and the simulated audience.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from postloop.core.events import parse_time
+from postloop.core.workflow import LEARN_EVERY_HOURS, POST_CYCLE, ContinueIf, Task, WaitHours, WaitUntil
+from postloop_local.backends import LocalBackends
+from postloop_local.invoke import invoke
+from postloop_local.scenario import Scenario
+from postloop_local.world import World
+
+ACCOUNTS_DIR = Path(__file__).parent / "accounts"
+DEFAULT_START = "2026-01-05T00:00:00Z"
+
+
+def iso(t: datetime) -> str:
+    return t.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+class SimClock:
+    def __init__(self, start: datetime):
+        self.t = start
+
+    def now(self) -> datetime:
+        return self.t
+
+
+@dataclass
+class PostRecord:
+    decision_id: str
+    day: int
+    content_type: str
+    hour: int
+    quality: float
+    expected_rate: float
+    predicted_rate: float | None
+    realised_rate: float | None = None
+
+
+@dataclass
+class SimResult:
+    scenario: str
+    policy: str
+    seed: int
+    days: int
+    backend: str
+    decisions: int = 0
+    statuses: Counter = field(default_factory=Counter)
+    posts: list[PostRecord] = field(default_factory=list)
+    learn_runs: list[dict] = field(default_factory=list)
+    handler_calls: Counter = field(default_factory=Counter)
+
+    @property
+    def mean_expected_rate(self) -> float:
+        return sum(p.expected_rate for p in self.posts) / len(self.posts) if self.posts else 0.0
+
+    @property
+    def mean_realised_rate(self) -> float:
+        vals = [p.realised_rate for p in self.posts if p.realised_rate is not None]
+        return sum(vals) / len(vals) if vals else 0.0
+
+
+def load_account(name: str) -> dict:
+    path = Path(name) if name.endswith(".json") else ACCOUNTS_DIR / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def plan_times(start: datetime, days: int, posts_per_day: int, tz: ZoneInfo) -> list[datetime]:
+    """The plan schedule: posts_per_day evenly spaced slots a day, from local midnight."""
+    times = []
+    local_start = start.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    step = timedelta(hours=24 / posts_per_day)
+    for d in range(days + 1):
+        midnight = (local_start + timedelta(days=d)).replace(hour=0)
+        for k in range(posts_per_day):
+            t = (midnight + step * k).astimezone(timezone.utc)
+            if start <= t < start + timedelta(days=days):
+                times.append(t)
+    return times
+
+
+def run(scenario: Scenario, *, days: int, seed: int, policy: str | None = None,
+        progress: Callable[[str], None] | None = None, use_redis_server: bool = True) -> SimResult:
+    """Start the local backends and run the loop for `days` simulated days."""
+    start = parse_time(scenario.base.get("start", DEFAULT_START), "start")
+    account = load_account(scenario.account)
+    if policy:
+        account["policy"] = policy
+    clock = SimClock(start)
+    world = World(scenario, seed, start)
+    with LocalBackends([account], world, clock.now, use_redis_server=use_redis_server) as backends:
+        return run_in(backends, world, clock, scenario, account, start, days, progress=progress)
+
+
+def run_in(backends: LocalBackends, world: World, clock: SimClock, scenario: Scenario, account: dict,
+           start: datetime, days: int, progress: Callable[[str], None] | None = None) -> SimResult:
+    """Run the loop on backends that are already up, from `start` for `days` days."""
+    from postloop.runtime import wiring
+
+    end = start + timedelta(days=days)
+    account_id = account["account_id"]
+    tz = ZoneInfo(account["timezone"])
+    result = SimResult(scenario.name, account.get("policy", "postloop"), world.seed, days,
+                       backend=backends.info.redis_kind)
+    decisions = wiring.current().decisions
+    seq = itertools.count()
+    queue: list = []
+    for t in plan_times(start, days, account.get("posts_per_day", 6), tz):
+        heapq.heappush(queue, (t, next(seq), "cycle", {"state": {"account_id": account_id,
+                                                                 "scheduled_time": iso(t)}, "step": 0}))
+    t = start
+    while t < end:
+        heapq.heappush(queue, (t, next(seq), "learn", None))
+        t += timedelta(hours=LEARN_EVERY_HOURS)
+
+    posts_by_decision: dict[str, PostRecord] = {}
+    last_day = -1
+    while queue:
+        when, _, kind, job = heapq.heappop(queue)
+        if when >= end:
+            continue
+        clock.t = when
+        day = int((when - start).total_seconds() // 86400)
+        if progress and day != last_day:
+            last_day = day
+            progress(_progress_line(result, day, days))
+        if kind == "learn":
+            out = invoke("learn", {"account_id": account_id, "scheduled_time": iso(when)})
+            result.handler_calls["learn"] += 1
+            out["day"] = day
+            result.learn_runs.append(out)
+            continue
+        _advance_cycle(job, when, queue, seq, result, world, decisions, posts_by_decision, start)
+
+    # Realised engagement from the 48 h outcomes that were collected in time.
+    outcomes = wiring.current().outcomes
+    for rec in result.posts:
+        for o in outcomes.for_decision(account_id, rec.decision_id):
+            if o.horizon_hours == 48 and o.engagement_rate is not None:
+                rec.realised_rate = o.engagement_rate
+    return result
+
+
+def _advance_cycle(job, when, queue, seq, result, world, decisions, posts_by_decision, start) -> None:
+    """Run the cycle's steps from where it stopped until the next wait (or its end)."""
+    state = job["state"]
+    last: dict = {}
+    while job["step"] < len(POST_CYCLE):
+        step = POST_CYCLE[job["step"]]
+        job["step"] += 1
+        if isinstance(step, Task):
+            event = {k: state[k] for k in step.inputs}
+            event.update(step.extras)
+            if step.with_now:
+                event["now"] = iso(when)
+            last = invoke(step.function, event)
+            result.handler_calls[step.function] += 1
+            state.update({k: v for k, v in last.items() if k in ("decision_id", "scheduled_for")})
+            if step.function == "plan":
+                result.decisions += 1
+                result.statuses[last["status"]] += 1
+            elif step.function == "post" and last["status"] == "posted":
+                _register_post(last, world, decisions, result, posts_by_decision, start)
+        elif isinstance(step, ContinueIf):
+            if last.get(step.field) not in step.values:
+                return
+        elif isinstance(step, WaitUntil):
+            at = parse_time(last[step.field], step.field)
+            heapq.heappush(queue, (max(at, when), next(seq), "cycle", job))
+            return
+        elif isinstance(step, WaitHours):
+            heapq.heappush(queue, (when + timedelta(hours=step.hours), next(seq), "cycle", job))
+            return
+
+
+def _register_post(out, world: World, decisions, result: SimResult, posts_by_decision, start) -> None:
+    d = decisions.get(out["account_id"], out["decision_id"])
+    if not d.post_ids or d.post_ids[0].startswith("dry-run-"):
+        return
+    f = d.features
+    fate = world.register(d.post_ids[0], d.content_type, f.quality, f.novelty, f.expertise, f.viral)
+    rec = PostRecord(d.decision_id, int((d.posted_at - start).total_seconds() // 86400), d.content_type,
+                     world.local_hour(d.posted_at), f.quality, fate.expected_rate,
+                     d.prediction.engagement_rate if d.prediction else None)
+    result.posts.append(rec)
+    posts_by_decision[d.decision_id] = rec
+
+
+def _progress_line(result: SimResult, day: int, days: int) -> str:
+    last = result.learn_runs[-1] if result.learn_runs else None
+    model = ""
+    if last and last["engagement"].get("r2") is not None:
+        model = f", model n={last['samples']} R²={last['engagement']['r2']:.2f}"
+    return (f"day {day + 1:>3}/{days}: {result.decisions} decisions, {len(result.posts)} posted"
+            f"{model}")
+
+
+def shares_by_period(posts: list[PostRecord], key: str, days: int, periods: int = 3) -> list[tuple[str, dict]]:
+    """Share of posts per arm value in consecutive periods of the run."""
+    size = max(1, -(-days // periods))
+    out = []
+    for i in range(periods):
+        lo, hi = i * size, min(days, (i + 1) * size)
+        chunk = [getattr(p, key) for p in posts if lo <= p.day < hi]
+        counts = Counter(chunk)
+        total = sum(counts.values()) or 1
+        out.append((f"days {lo + 1}-{hi}", {k: v / total for k, v in counts.items()}))
+    return out
+
+
+def best_arms(scenario: Scenario, account: dict, day: int) -> tuple[str, list[int]]:
+    """The scenario's best content type and its three best posting hours on `day`."""
+    p = scenario.params_on(day)
+    names = [c["name"] for c in account["content_types"]]
+    best_type = max(names, key=lambda n: p["content_types"].get(n, {}).get("base_rate", 0.0))
+    hours = sorted(account["posting_hours"], key=lambda h: -p["hour_effects"].get(h, 0.0))
+    return best_type, hours[:3]
+
+
+def summary(result: SimResult, baseline: SimResult | None, scenario: Scenario) -> str:
+    """The end-of-run report: arm shares over time, the model, and engagement next to random."""
+    account = load_account(scenario.account)
+    best_type, best_hours = best_arms(scenario, account, result.days - 1)
+    lines = [f"postloop simulate — scenario {result.scenario}, {result.days} days, seed {result.seed}",
+             f"backends: DynamoDB and Secrets Manager in moto; Redis: {result.backend}; X: fake API on 127.0.0.1",
+             f"decisions {result.decisions}: " + ", ".join(f"{k} {v}" for k, v in sorted(result.statuses.items())),
+             "", f"Content type shares among posts (scenario's best at the end: {best_type})"]
+    types = [c["name"] for c in account["content_types"]]
+    periods = shares_by_period(result.posts, "content_type", result.days)
+    lines.append(f"  {'':<20}" + "".join(f"{label:>14}" for label, _ in periods))
+    for t in types:
+        mark = " *" if t == best_type else ""
+        lines.append(f"  {t + mark:<20}" + "".join(f"{s.get(t, 0.0):>14.0%}" for _, s in periods))
+    hour_periods = shares_by_period(result.posts, "hour", result.days)
+    lines += ["", f"Posting hour shares (audience's local time; scenario's best: "
+                  f"{', '.join(f'{h}:00' for h in best_hours)})"]
+    lines.append(f"  {'':<20}" + "".join(f"{label:>14}" for label, _ in hour_periods))
+    for h in account["posting_hours"]:
+        mark = " *" if h in best_hours else ""
+        lines.append(f"  {f'{h:02d}:00' + mark:<20}" + "".join(f"{s.get(h, 0.0):>14.0%}" for _, s in hour_periods))
+    in_best = [sum(s.get(h, 0.0) for h in best_hours) for _, s in hour_periods]
+    lines.append(f"  {'best 3 hours':<20}" + "".join(f"{v:>14.0%}" for v in in_best))
+
+    last = result.learn_runs[-1] if result.learn_runs else None
+    if last and last.get("model_version"):
+        from postloop.runtime import wiring  # noqa: F401  (backends are closed; the payload is in the result)
+        eng, fol = last["engagement"], last["follow"]
+        lines += ["", f"Latest model {last['model_version']} ({last['samples']} settled posts in the window)"]
+        lines.append(f"  engagement (ridge): held-out R² {_fmt(eng.get('r2'))}, MAE {_fmt(eng.get('mae'), 5)} "
+                     f"vs the mean's {_fmt(eng.get('baseline_mae'), 5)}; trusted: {eng.get('trusted')}")
+        lines.append(f"  follow (logistic): held-out AUC {_fmt(fol.get('auc'))}, log-loss {_fmt(fol.get('log_loss'))} "
+                     f"vs the base rate's {_fmt(fol.get('baseline_log_loss'))}; trusted: {fol.get('trusted')}")
+        for name, value in last.get("coefficients", {}).get("engagement", {}).items():
+            lines.append(f"    {name:<26} {value:+.5f}")
+    lines += ["", "Engagement rate (true expected per post, from the scenario; realised at 48 h)"]
+    lines.append(f"  postloop: expected {result.mean_expected_rate:.4f}, realised {result.mean_realised_rate:.4f}"
+                 f" over {len(result.posts)} posts")
+    if baseline is not None:
+        lift = (result.mean_expected_rate / baseline.mean_expected_rate - 1) if baseline.mean_expected_rate else 0
+        lines.append(f"  random:   expected {baseline.mean_expected_rate:.4f}, realised "
+                     f"{baseline.mean_realised_rate:.4f} over {len(baseline.posts)} posts")
+        lines.append(f"  postloop's expected engagement is {lift:+.1%} against a uniformly random policy "
+                     f"(same scenario and seed)")
+    return "\n".join(lines)
+
+
+def _fmt(v, digits: int = 3) -> str:
+    return "n/a" if v is None else f"{v:.{digits}f}"
