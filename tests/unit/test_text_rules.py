@@ -72,7 +72,8 @@ def test_count_emoji_counts_sequences_once():
 
 
 def test_repair_returns_fitting_text_unchanged_but_collapsed():
-    assert repair("Hello   there,\tfriend.\n\n\n\nNext line.") == "Hello there, friend.\n\nNext line."
+    messy = "Hello   there,\tfriend.\n\n\n\nNext line."
+    assert repair(messy) == "Hello there, friend.\n\nNext line."
 
 
 def test_repair_of_blank_text_is_none():

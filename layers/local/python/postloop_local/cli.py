@@ -117,9 +117,12 @@ def cmd_invoke(args) -> int:
               file=sys.stderr)
         if history_days:
             with _quiet_handlers(log_path):
-                history = simulate.run_in(backends, world, clock, scenario, account, start, history_days)
+                # Before a scrape, leave scraping out so the event finds a backlog to collect.
+                skip = frozenset({"scrape"}) if args.function == "scrape" else frozenset()
+                history = simulate.run_in(backends, world, clock, scenario, account, start, history_days,
+                                          skip=skip)
             print(f"prepared {history_days} simulated days before the event: {history.decisions} decisions, "
-                  f"{len(history.posts)} posts", file=sys.stderr)
+                  f"{len(history.posts)} posts" + (" (not scraped)" if skip else ""), file=sys.stderr)
         if args.function == "post" and isinstance(event, dict):
             _plan_for_post_event(event, clock, invoke)
         if when:

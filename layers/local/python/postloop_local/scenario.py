@@ -149,6 +149,7 @@ def parse_scenario(data: Any, path: Path) -> Scenario:
     where = path.name
     if not isinstance(data, dict):
         raise ScenarioError(f"{where}: expected a mapping at the top")
+    data = copy.deepcopy(data)  # normalised below; the caller's data stays as it was
     _validate_params(data, where, partial=False)
     drift = []
     for i, ev in enumerate(data.get("drift") or []):
@@ -160,8 +161,10 @@ def parse_scenario(data: Any, path: Path) -> Scenario:
         if not isinstance(ev["set"], dict):
             raise ScenarioError(f"{w}.set: expected a mapping")
         _validate_params(ev["set"], f"{w}.set", partial=True)
-        if {"drift", "name", "account"} & set(ev["set"]):
-            raise ScenarioError(f"{w}.set: name, account and drift cannot drift")
+        fixed = {"drift", "name", "description", "account", "audience_timezone", "start", "followers",
+                 "accrual_hours"} & set(ev["set"])
+        if fixed:
+            raise ScenarioError(f"{w}.set: {', '.join(sorted(fixed))} cannot drift (fixed for the whole run)")
         drift.append((ev["day"], ev["set"]))
     base = {k: v for k, v in data.items() if k != "drift"}
     base["hour_effects"] = {int(h): v for h, v in (base.get("hour_effects") or {}).items()}

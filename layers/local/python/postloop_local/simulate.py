@@ -107,8 +107,12 @@ def run(scenario: Scenario, *, days: int, seed: int, policy: str | None = None,
 
 
 def run_in(backends: LocalBackends, world: World, clock: SimClock, scenario: Scenario, account: dict,
-           start: datetime, days: int, progress: Callable[[str], None] | None = None) -> SimResult:
-    """Run the loop on backends that are already up, from `start` for `days` days."""
+           start: datetime, days: int, progress: Callable[[str], None] | None = None,
+           skip: frozenset[str] = frozenset()) -> SimResult:
+    """Run the loop on backends that are already up, from `start` for `days` days.
+
+    Functions named in `skip` are left out of the cycles (their steps pass).
+    """
     from postloop.runtime import wiring
 
     end = start + timedelta(days=days)
@@ -144,7 +148,7 @@ def run_in(backends: LocalBackends, world: World, clock: SimClock, scenario: Sce
             out["day"] = day
             result.learn_runs.append(out)
             continue
-        _advance_cycle(job, when, queue, seq, result, world, decisions, posts_by_decision, start)
+        _advance_cycle(job, when, queue, seq, result, world, decisions, posts_by_decision, start, skip)
 
     # Realised engagement from the 48 h outcomes that were collected in time.
     outcomes = wiring.current().outcomes
@@ -155,13 +159,16 @@ def run_in(backends: LocalBackends, world: World, clock: SimClock, scenario: Sce
     return result
 
 
-def _advance_cycle(job, when, queue, seq, result, world, decisions, posts_by_decision, start) -> None:
+def _advance_cycle(job, when, queue, seq, result, world, decisions, posts_by_decision, start,
+                   skip: frozenset[str] = frozenset()) -> None:
     """Run the cycle's steps from where it stopped until the next wait (or its end)."""
     state = job["state"]
     last: dict = {}
     while job["step"] < len(POST_CYCLE):
         step = POST_CYCLE[job["step"]]
         job["step"] += 1
+        if isinstance(step, Task) and step.function in skip:
+            continue
         if isinstance(step, Task):
             event = {k: state[k] for k in step.inputs}
             event.update(step.extras)
@@ -222,12 +229,13 @@ def shares_by_period(posts: list[PostRecord], key: str, days: int, periods: int 
     return out
 
 
-def best_arms(scenario: Scenario, account: dict, day: int) -> tuple[str, list[int]]:
-    """The scenario's best content type and its three best posting hours on `day`."""
+def best_arms(scenario: Scenario, account: dict, day: int, worst: bool = False) -> tuple[str, list[int]]:
+    """The scenario's best (or worst) content type and three posting hours on `day`."""
     p = scenario.params_on(day)
     names = [c["name"] for c in account["content_types"]]
-    best_type = max(names, key=lambda n: p["content_types"].get(n, {}).get("base_rate", 0.0))
-    hours = sorted(account["posting_hours"], key=lambda h: -p["hour_effects"].get(h, 0.0))
+    sign = 1 if worst else -1
+    best_type = min(names, key=lambda n: sign * p["content_types"].get(n, {}).get("base_rate", 0.0))
+    hours = sorted(account["posting_hours"], key=lambda h: sign * p["hour_effects"].get(h, 0.0))
     return best_type, hours[:3]
 
 
@@ -252,8 +260,11 @@ def summary(result: SimResult, baseline: SimResult | None, scenario: Scenario) -
     for h in account["posting_hours"]:
         mark = " *" if h in best_hours else ""
         lines.append(f"  {f'{h:02d}:00' + mark:<20}" + "".join(f"{s.get(h, 0.0):>14.0%}" for _, s in hour_periods))
+    worst_hours = best_arms(scenario, account, result.days - 1, worst=True)[1]
     in_best = [sum(s.get(h, 0.0) for h in best_hours) for _, s in hour_periods]
+    in_worst = [sum(s.get(h, 0.0) for h in worst_hours) for _, s in hour_periods]
     lines.append(f"  {'best 3 hours':<20}" + "".join(f"{v:>14.0%}" for v in in_best))
+    lines.append(f"  {'worst 3 hours':<20}" + "".join(f"{v:>14.0%}" for v in in_worst))
 
     last = result.learn_runs[-1] if result.learn_runs else None
     if last and last.get("model_version"):

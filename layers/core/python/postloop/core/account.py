@@ -154,8 +154,9 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
         engagement_rate=_typed(th.get("engagement_rate", 0.035), float, f"{where}.thresholds.engagement_rate"),
         follow_probability=_typed(th.get("follow_probability", 0.5), float, f"{where}.thresholds.follow_probability"),
     )
-    if not 0 <= thresholds.engagement_rate <= 1 or not 0 <= thresholds.follow_probability <= 1:
-        raise ConfigError(f"{where}.thresholds: values must lie in [0, 1]")
+    for key in ("engagement_rate", "follow_probability"):
+        if not 0 <= getattr(thresholds, key) <= 1:
+            raise ConfigError(f"{where}.thresholds.{key}: must lie in [0, 1]")
 
     ln = _typed(d.get("learning", {}), dict, f"{where}.learning")
     lw = f"{where}.learning"

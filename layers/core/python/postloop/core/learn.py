@@ -95,13 +95,21 @@ def rebuild_arms(config: AccountConfig, samples: list[Sample], now: datetime) ->
     Content arms count successes for Thompson sampling; a success is a rate
     above the account's own mean in the window ("relative") or above a fixed
     rate. Hour arms sum a reward for UCB: the post's percentile rank among the
-    window's rates, in [0, 1] as UCB's bonus assumes and spread over the whole
-    interval, where raw rates differ by thousandths (docs/decisions.md).
+    window's posts, in [0, 1] as UCB's bonus assumes and spread over the whole
+    interval, where raw rates differ by thousandths. The rank is of the rate
+    relative to its content type's mean, so an hour is not credited for the
+    type that happened to be posted in it (docs/decisions.md).
     """
     ers = np.array([s.er for s in samples]) if samples else np.zeros(0)
     mean_er = float(ers.mean()) if len(ers) else 0.0
     threshold = mean_er if config.learning.success == "relative" else float(config.learning.success)
-    ranks = percentile_ranks(ers)
+    by_type: dict[str, list[float]] = {}
+    for s in samples:
+        by_type.setdefault(s.decision.content_type, []).append(s.er)
+    type_mean = {t: float(np.mean(v)) for t, v in by_type.items()}
+    relative = np.array([s.er / type_mean[s.decision.content_type] if type_mean[s.decision.content_type] > 0
+                         else 1.0 for s in samples])
+    ranks = percentile_ranks(relative)
     arms: dict[str, ArmStats] = {}
     for name in [c.name for c in config.content_types]:
         arms[type_arm(name)] = ArmStats(config.account_id, type_arm(name), updated_at=now)

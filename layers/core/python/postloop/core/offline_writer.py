@@ -1,11 +1,11 @@
 """A writer that needs no network: deterministic drafts from templates and slot fillers.
 
-It stands in for the language-model writer in tests, the local simulator and when the
-model is unavailable. The draft depends only on the request: `random.Random(seed)`
-picks the topic, the fragments and a hidden "craft" level in [0, 1]. A low craft level
-makes drafts short, vague, hashtag-stuffed or shouty; a high one makes them specific
-(numbers, units, mechanisms, examples) with a strong opening line. That spread is on
-purpose: the learning loop needs weak and strong content to tell them apart.
+For tests, local runs and anywhere no language model should be called. The draft
+depends only on the request: `random.Random(seed)` picks the topic, the fragments and a
+hidden "craft" level in [0, 1]. A low craft level makes drafts short, vague,
+hashtag-stuffed or shouty; a high one makes them specific (numbers, units, mechanisms,
+examples) with a strong opening line. That spread is on purpose: the learning loop
+needs weak and strong content to tell them apart.
 
 `prompt` and `persona` are not used: an offline writer has no one to give them to.
 """

@@ -13,8 +13,8 @@ components, each in [0, 1]:
 * `readability` – mean of two scores: average words per sentence (1 for 6–20, falling
   to 0 at 40 and to 0.5 at 1) and average word length in letters (1 for 3.5–6,
   falling to 0 at 9 and to 0.5 at 2).
-* `hook` – strength of the first line (a number, a question, a bold opener); see
-  `features.hook_strength`.
+* `hook` – strength of the opening (first line, or its first sentence): a number, a
+  question, a bold opener; see `features.hook_strength`.
 * `spam` – 1 for a clean text, minus 0.2 per hashtag beyond 2, 0.15 per emoji beyond 3,
   0.12 per ALL-CAPS word (3+ letters) beyond 2, and 0.2 per run of "!!" / "?!" style
   punctuation; at least 0.

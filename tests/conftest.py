@@ -1,0 +1,71 @@
+"""Shared fixtures: sample events, a real redis-server, and the full local stack."""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EVENTS = REPO / "events"
+
+
+def load_event(name: str) -> dict:
+    """A sample event from events/, the same files a user invokes."""
+    return json.loads((EVENTS / f"{name}.json").read_text())
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="session")
+def redis_binary() -> str:
+    binary = shutil.which("redis-server")
+    if not binary:
+        pytest.fail("redis-server is not installed; the Redis tests use a real one "
+                    "(Debian: apt-get install redis-server, or run .ci/setup as root)")
+    return binary
+
+
+@pytest.fixture()
+def redis_server(redis_binary):
+    from postloop_local.backends import RedisServerProcess
+    server = RedisServerProcess(redis_binary)
+    url = server.start()
+    yield url
+    server.stop()
+
+
+@pytest.fixture()
+def stack(redis_binary):
+    """moto + a real redis-server + the fake X API over a simulated audience, with the handlers' settings."""
+    from postloop.runtime.observability import logger
+    from postloop_local import simulate
+    from postloop_local.backends import LocalBackends
+    from postloop_local.scenario import load_scenario
+    from postloop_local.world import World
+
+    logger.setLevel("WARNING")
+    scenario = load_scenario("stationary")
+    start = utc(2026, 1, 5, 5)
+    clock = simulate.SimClock(start)
+    world = World(scenario, 7, start)
+    account = simulate.load_account("demo")
+
+    class Stack:
+        pass
+
+    s = Stack()
+    s.clock, s.world, s.scenario, s.account, s.start = clock, world, scenario, account, start
+    # Metrics are printed as EMF JSON on stdout; keep test output readable.
+    with contextlib.redirect_stdout(io.StringIO()), LocalBackends([account], world, clock.now) as backends:
+        from postloop.runtime import wiring
+        s.backends = backends
+        s.x = backends.x_server
+        s.wiring = wiring.current()
+        yield s

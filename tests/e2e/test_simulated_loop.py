@@ -1,0 +1,90 @@
+"""End to end: the simulated loop and local invocation, exactly as the README runs them."""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from datetime import timedelta
+
+import pytest
+
+from postloop_local import cli, simulate
+from postloop_local.backends import LocalBackends
+from postloop_local.invoke import invoke
+from postloop_local.scenario import load_scenario
+from postloop_local.world import World
+from tests.conftest import EVENTS, utc
+
+
+def test_a_week_of_the_loop_posts_collects_learns_and_learn_is_idempotent(redis_binary):
+    scenario = load_scenario("stationary")
+    account = simulate.load_account("demo")
+    start = utc(2026, 1, 5, 5)
+    clock = simulate.SimClock(start)
+    world = World(scenario, 3, start)
+    with contextlib.redirect_stdout(io.StringIO()), LocalBackends([account], world, clock.now) as backends:
+        from postloop.runtime import wiring
+        result = simulate.run_in(backends, world, clock, scenario, account, start, 7)
+        assert backends.info.redis_kind.startswith("redis-server")
+
+        # Posts were made and their outcomes collected at 24 h and 48 h.
+        assert result.decisions == 7 * account["posts_per_day"]
+        assert len(result.posts) >= result.decisions - 4
+        settled = [p for p in result.posts if p.realised_rate is not None]
+        assert len(settled) >= len(result.posts) - 3 * account["posts_per_day"]
+        assert result.handler_calls["scrape"] >= 2 * len(settled)
+
+        # Arms were rebuilt and both models fitted, from real data.
+        last = result.learn_runs[-1]
+        assert last["samples"] == len([p for p in settled])  or last["samples"] > 10
+        assert sum(v["pulls"] for k, v in last["arms"].items() if k.startswith("type#")) == last["samples"]
+        assert last["engagement"]["n"] == last["samples"] and last["engagement"]["r2"] is not None
+        assert last["follow"]["n"] == last["samples"]
+        assert any(v != 0 for v in last["coefficients"]["engagement"].values())
+
+        # Learn again at the same moment, twice: nothing changes.
+        when = (start + timedelta(days=7)).isoformat()
+        clock.t = start + timedelta(days=7)
+        a = invoke("learn", {"account_id": "demo", "scheduled_time": when})
+        b = invoke("learn", {"account_id": "demo", "scheduled_time": when})
+        assert a["arms"] == b["arms"] and a["model_version"] == b["model_version"]
+        assert not b["model_written"]
+        assert wiring.current().registry.latest("demo").version == a["model_version"]
+
+
+@pytest.mark.parametrize("function", ["plan", "post", "scrape", "learn"])
+def test_each_function_runs_locally_with_its_sample_event(function, redis_binary, capsys):
+    code = cli.main(["invoke", function, "--event", str(EVENTS / f"{function}.json"), "--history-days", "3"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    result = json.loads(out[out.rindex("\n{\n") + 1:] if "\n{\n" in out else out[out.index("{"):])
+    assert result["account_id"] == "demo"
+    expected = {"plan": "decision_id", "post": "post_ids", "scrape": "written", "learn": "model_version"}[function]
+    assert expected in result
+    if function == "post":
+        assert result["status"] == "posted" and result["post_ids"]
+    if function == "scrape":
+        assert result["due"] >= 1 and result["written"] == result["due"]
+    if function == "learn":
+        assert result["samples"] > 0
+
+
+def test_simulate_cli_reports_what_was_learned(redis_binary, capsys):
+    code = cli.main(["simulate", "--days", "5", "--seed", "4"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Content type shares among posts" in out and "Posting hour shares" in out
+    assert "Latest model" in out and "random:" in out
+
+
+def test_simulate_json_output(redis_binary, capsys):
+    code = cli.main(["simulate", "--days", "4", "--seed", "5", "--json", "--no-baseline"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert data["policy"] == "postloop" and data["days"] == 4 and data["posted"] > 0
+    assert data["decisions"] == 4 * 6
+
+
+def test_simulate_rejects_an_unknown_scenario(capsys):
+    assert cli.main(["simulate", "--scenario", "no-such-world", "--days", "1"]) == 2
+    assert "not found" in capsys.readouterr().err
