@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 X_SECRET_ID = "postloop/local/x"
+OPENAI_SECRET_ID = "postloop/local/openai"
 LOCAL_TOKEN = "local-x-user-token"
 REGION = "us-east-1"
 
@@ -85,6 +86,7 @@ class StandInRedis:
 @dataclass
 class BackendInfo:
     redis_kind: str       # "redis-server <path>" or "in-process stand-in (fakeredis)"
+    writer: str           # "offline" or "openai (<model>)"
     redis_url: str
     x_base_url: str
     accounts_file: str
@@ -133,8 +135,16 @@ class LocalBackends:
         self._create_tables()
 
         import boto3
-        boto3.client("secretsmanager", region_name=REGION).create_secret(
-            Name=X_SECRET_ID, SecretString=json.dumps({"bearer_token": LOCAL_TOKEN}))
+        secrets = boto3.client("secretsmanager", region_name=REGION)
+        secrets.create_secret(Name=X_SECRET_ID, SecretString=json.dumps({"bearer_token": LOCAL_TOKEN}))
+        writer = "offline (deterministic, no key needed)"
+        # With a key in the environment, plan writes with OpenAI; the key goes
+        # into the (mocked) secret store, the same path as in production.
+        if os.environ.get("OPENAI_API_KEY"):
+            secrets.create_secret(Name=OPENAI_SECRET_ID,
+                                  SecretString=json.dumps({"api_key": os.environ["OPENAI_API_KEY"]}))
+            self._setenv(POSTLOOP_OPENAI_SECRET_ID=OPENAI_SECRET_ID)
+            writer = f"openai ({os.environ.get('POSTLOOP_OPENAI_MODEL', 'gpt-5.4-nano')})"
 
         binary = shutil.which("redis-server") if self.use_redis_server else None
         redis = RedisServerProcess(binary) if binary else StandInRedis()
@@ -151,7 +161,7 @@ class LocalBackends:
             POSTLOOP_ACCOUNTS_FILE=str(accounts_file), POSTLOOP_REDIS_URL=redis_url,
             POSTLOOP_X_API_BASE_URL=x_url, POSTLOOP_X_SECRET_ID=X_SECRET_ID,
         )
-        self.info = BackendInfo(kind, redis_url, x_url, str(accounts_file))
+        self.info = BackendInfo(kind, writer, redis_url, x_url, str(accounts_file))
         self._reset_caches()
         return self
 

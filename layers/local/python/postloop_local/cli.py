@@ -50,14 +50,19 @@ def cmd_simulate(args) -> int:
             print(file=sys.stderr)
     main, baseline = results[runs[0][0]], results.get("random")
     if args.json:
-        print(json.dumps(_as_json(main, baseline), indent=2))
+        print(json.dumps(_as_json(main, baseline, scenario), indent=2))
     else:
         print(simulate.summary(main, baseline, scenario))
         print(f"\n(handler logs and metrics: {log_path})")
     return 0
 
 
-def _as_json(main, baseline) -> dict:
+def _as_json(main, baseline, scenario) -> dict:
+    from postloop_local.simulate import best_arms, load_account, shares_by_period
+
+    account = load_account(scenario.account)
+    best_type, best_hours = best_arms(scenario, account, main.days - 1)
+
     def one(r):
         return {
             "policy": r.policy, "scenario": r.scenario, "seed": r.seed, "days": r.days,
@@ -66,6 +71,12 @@ def _as_json(main, baseline) -> dict:
             "mean_realised_engagement_rate": r.mean_realised_rate,
             "handler_calls": dict(r.handler_calls), "redis": r.backend,
             "latest_model": r.learn_runs[-1] if r.learn_runs else None,
+            "shares": {
+                "content_type": [{"period": p, "shares": sh} for p, sh in shares_by_period(r.posts, "content_type", r.days)],
+                "hour": [{"period": p, "shares": {str(h): v for h, v in sh.items()}}
+                         for p, sh in shares_by_period(r.posts, "hour", r.days)],
+            },
+            "scenario_best": {"content_type": best_type, "hours": best_hours},
         }
     out = one(main)
     if baseline is not None:

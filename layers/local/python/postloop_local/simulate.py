@@ -58,6 +58,7 @@ class SimResult:
     seed: int
     days: int
     backend: str
+    writer: str = "offline"
     decisions: int = 0
     statuses: Counter = field(default_factory=Counter)
     posts: list[PostRecord] = field(default_factory=list)
@@ -119,7 +120,7 @@ def run_in(backends: LocalBackends, world: World, clock: SimClock, scenario: Sce
     account_id = account["account_id"]
     tz = ZoneInfo(account["timezone"])
     result = SimResult(scenario.name, account.get("policy", "postloop"), world.seed, days,
-                       backend=backends.info.redis_kind)
+                       backend=backends.info.redis_kind, writer=backends.info.writer)
     decisions = wiring.current().decisions
     seq = itertools.count()
     queue: list = []
@@ -245,6 +246,7 @@ def summary(result: SimResult, baseline: SimResult | None, scenario: Scenario) -
     best_type, best_hours = best_arms(scenario, account, result.days - 1)
     lines = [f"postloop simulate — scenario {result.scenario}, {result.days} days, seed {result.seed}",
              f"backends: DynamoDB and Secrets Manager in moto; Redis: {result.backend}; X: fake API on 127.0.0.1",
+             f"writer: {result.writer}",
              f"decisions {result.decisions}: " + ", ".join(f"{k} {v}" for k, v in sorted(result.statuses.items())),
              "", f"Content type shares among posts (scenario's best at the end: {best_type})"]
     types = [c["name"] for c in account["content_types"]]
