@@ -1,7 +1,7 @@
 """Contract tests: what XApiClient sends and what FakeXServer answers must match X's OpenAPI spec.
 
 Every HTTP exchange of a scenario is captured with a `requests` response hook and validated with
-openapi-core against `shared/x-openapi.json` (X API v2.167). Where the spec cannot describe what X
+openapi-core against `tests/specs/x-openapi.json` (X API v2.167). Where the spec cannot describe what X
 really does, the test says so and checks that case explicitly instead.
 """
 from __future__ import annotations
@@ -21,7 +21,8 @@ from postloop.adapters.x_api import FIELDS_PARAM_NAMES, XApiClient
 from postloop.core.x_errors import XApiError
 from postloop_local.fake_x import FakeXServer, QuietAudience
 
-SPEC_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "x-openapi.json"
+# X's official spec (v2.167), kept with the tests so a fresh clone can run them; see tests/specs/README.md.
+SPEC_PATH = Path(__file__).resolve().parents[1] / "specs" / "x-openapi.json"
 SPEC_SERVER = "https://api.x.com"  # the spec's only `servers` entry
 TOKEN = "local-test-token"
 START = datetime(2026, 5, 4, 9, 30, tzinfo=timezone.utc)

@@ -27,7 +27,7 @@ def test_shipped_demo_parses(demo):
     assert cfg.posting_hours == (7, 9, 11, 13, 15, 17, 19, 21)
     assert cfg.thresholds.engagement_rate == 0.02
     assert cfg.thresholds.follow_probability == 0.3
-    assert cfg.learning.window_days == 28
+    assert cfg.learning.window_days == 42
     assert cfg.learning.success == "relative"
     # Fields the file leaves out take their defaults.
     assert cfg.learning.ridge_alpha == 1.0
@@ -155,3 +155,16 @@ def test_load_accounts_list_keys_by_id_and_names_the_bad_item(tmp_path, demo):
     path.write_text(json.dumps([demo, second]), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"accounts\.json\[1\]: 'timezone' is missing"):
         load_accounts(path)
+
+
+def test_half_life_must_be_positive_or_null():
+    import json
+    from pathlib import Path
+
+    from postloop.core.account import ConfigError, parse_account
+
+    demo = json.loads((Path(__file__).resolve().parents[2] / "layers/local/python/postloop_local/accounts/demo.json").read_text())
+    assert parse_account({**demo, "learning": {"half_life_days": None}}).learning.half_life_days is None
+    assert parse_account({**demo, "learning": {"half_life_days": 3}}).learning.half_life_days == 3.0
+    with pytest.raises(ConfigError, match="learning.half_life_days"):
+        parse_account({**demo, "learning": {"half_life_days": 0}})

@@ -167,3 +167,24 @@ def test_rebuilding_twice_gives_equal_results():
     assert first == second
     assert first is not second and first[0] is not second[0]   # fresh objects, not accumulated state
     assert _by_id(second)["type#fact"].pulls == 3
+
+
+def test_half_life_weights_halve_per_half_life_and_default_to_one():
+    from datetime import datetime, timedelta, timezone
+
+    from postloop.core.learn import age_weights
+
+    now = datetime(2026, 2, 1, tzinfo=timezone.utc)
+
+    class _D:
+        def __init__(self, days):
+            self.posted_at = now - timedelta(days=days)
+
+    class _S:
+        def __init__(self, days):
+            self.decision = _D(days)
+
+    samples = [_S(0), _S(7), _S(14), _S(28)]
+    assert list(age_weights(samples, now, None)) == [1.0, 1.0, 1.0, 1.0]
+    w = age_weights(samples, now, 14.0)
+    assert w[0] == 1.0 and abs(w[1] - 2 ** -0.5) < 1e-12 and w[2] == 0.5 and w[3] == 0.25

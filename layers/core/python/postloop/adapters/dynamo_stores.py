@@ -201,7 +201,7 @@ class DynamoArmStore:
             ArmStats(
                 account_id=r.account_id,
                 arm_id=r.arm_id,
-                pulls=int(r.pulls),
+                pulls=float(r.pulls),
                 successes=float(r.successes),
                 failures=float(r.failures),
                 reward_sum=float(r.reward_sum),

@@ -35,6 +35,7 @@ class Thresholds:
 @dataclass(frozen=True)
 class Learning:
     window_days: int = 7
+    half_life_days: float | None = None  # weight of a settled post halves every this many days; None: no decay
     min_samples: int = 30          # settled posts before a model may gate
     holdout_fraction: float = 0.25  # the newest share of the window, for held-out metrics
     ridge_alpha: float = 1.0
@@ -160,14 +161,20 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
 
     ln = _typed(d.get("learning", {}), dict, f"{where}.learning")
     lw = f"{where}.learning"
-    _known_keys(ln, {"window_days", "min_samples", "holdout_fraction", "ridge_alpha", "logistic_c", "success",
+    _known_keys(ln, {"window_days", "half_life_days", "min_samples", "holdout_fraction", "ridge_alpha", "logistic_c", "success",
                      "exploration", "ucb_variant"}, lw)
     success = ln.get("success", "relative")
     if not (success == "relative" or (isinstance(success, (int, float)) and not isinstance(success, bool)
                                       and 0 < success < 1)):
         raise ConfigError(f"{lw}.success: 'relative' or an engagement rate in (0, 1), got {success!r}")
+    half_life = ln.get("half_life_days")
+    if half_life is not None:
+        half_life = _typed(half_life, float, f"{lw}.half_life_days")
+        if half_life <= 0:
+            raise ConfigError(f"{lw}.half_life_days: must be > 0 (or null for no decay)")
     learning = Learning(
         window_days=_typed(ln.get("window_days", 7), int, f"{lw}.window_days"),
+        half_life_days=half_life,
         min_samples=_typed(ln.get("min_samples", 30), int, f"{lw}.min_samples"),
         holdout_fraction=_typed(ln.get("holdout_fraction", 0.25), float, f"{lw}.holdout_fraction"),
         ridge_alpha=_typed(ln.get("ridge_alpha", 1.0), float, f"{lw}.ridge_alpha"),

@@ -110,24 +110,39 @@ def rebuild_arms(config: AccountConfig, samples: list[Sample], now: datetime) ->
     relative = np.array([s.er / type_mean[s.decision.content_type] if type_mean[s.decision.content_type] > 0
                          else 1.0 for s in samples])
     ranks = percentile_ranks(relative)
+    weights = age_weights(samples, now, config.learning.half_life_days)
     arms: dict[str, ArmStats] = {}
     for name in [c.name for c in config.content_types]:
         arms[type_arm(name)] = ArmStats(config.account_id, type_arm(name), updated_at=now)
     for h in config.posting_hours:
         arms[hour_arm(h)] = ArmStats(config.account_id, hour_arm(h), updated_at=now)
-    for s, r in zip(samples, ranks):
+    for s, r, w in zip(samples, ranks, weights):
+        r, w = float(r), float(w)
         for arm_id in (type_arm(s.decision.content_type), hour_arm(s.decision.hour)):
             a = arms.setdefault(arm_id, ArmStats(config.account_id, arm_id, updated_at=now))
-            a.pulls += 1
+            a.pulls += w
             if arm_id.startswith("type#"):
                 if s.er > threshold:
-                    a.successes += 1
+                    a.successes += w
                 else:
-                    a.failures += 1
+                    a.failures += w
             else:
-                a.reward_sum += float(r)
-                a.reward_sq_sum += float(r) * float(r)
+                a.reward_sum += w * r
+                a.reward_sq_sum += w * r * r
     return list(arms.values())
+
+
+def age_weights(samples: list[Sample], now: datetime, half_life_days: float | None) -> np.ndarray:
+    """1 for every sample without a half-life; else 0.5^(age / half-life), age from posting to now.
+
+    A smooth memory: an arm that has not been tried for a while fades
+    gradually instead of dropping to "untried" when its data leave the window
+    (which made UCB re-explore it in bursts).
+    """
+    if not half_life_days:
+        return np.ones(len(samples))
+    ages = np.array([(now - s.decision.posted_at).total_seconds() / 86400.0 for s in samples])
+    return 0.5 ** (np.maximum(ages, 0.0) / half_life_days)
 
 
 def percentile_ranks(values: np.ndarray) -> np.ndarray:

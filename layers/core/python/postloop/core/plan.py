@@ -115,7 +115,7 @@ def choose_arms(config: AccountConfig, decisions: DecisionStore, arms: ArmStore,
     pulls, sums, sqs = [], [], []
     for h in hours:
         a = stats.get(hour_arm(h))
-        n = a.pulls if a else 0
+        n = a.pulls if a else 0.0
         s = a.reward_sum if a else 0.0
         q = a.reward_sq_sum if a else 0.0
         extra = pend_hours.get(h, 0)

@@ -106,7 +106,7 @@ class Outcome:
 class ArmStats:
     account_id: str
     arm_id: str                 # "type#<content type>" or "hour#<0-23>"
-    pulls: int = 0
+    pulls: float = 0.0          # weighted by age when the account sets a half-life
     successes: float = 0.0
     failures: float = 0.0
     reward_sum: float = 0.0

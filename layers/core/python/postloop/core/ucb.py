@@ -32,7 +32,8 @@ def choose_ucb(pulls: Sequence[float], reward_sums: Sequence[float], reward_sq_s
         if n <= 0:
             return HourPick(index=i, scores=tuple(math.inf if p <= 0 else 0.0 for p in pulls))
     total = float(sum(pulls))
-    log_t = math.log(total)
+    # Pulls are age-weighted and may sum below e; keep the log term positive.
+    log_t = math.log(max(total, math.e))
     scores = []
     for n, s, sq in zip(pulls, reward_sums, reward_sq_sums):
         mean = s / n
