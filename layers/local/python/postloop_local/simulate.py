@@ -251,26 +251,28 @@ def summary(result: SimResult, baseline: SimResult | None, scenario: Scenario) -
              "", f"Content type shares among posts (scenario's best at the end: {best_type})"]
     types = [c["name"] for c in account["content_types"]]
     periods = shares_by_period(result.posts, "content_type", result.days)
-    lines.append(f"  {'':<20}" + "".join(f"{label:>14}" for label, _ in periods))
+    rnd = shares_by_period(baseline.posts, "content_type", baseline.days, periods=1)[0][1] if baseline else None
+    lines.append(_row("", [label for label, _ in periods] + (["random, all"] if rnd is not None else [])))
     for t in types:
-        mark = " *" if t == best_type else ""
-        lines.append(f"  {t + mark:<20}" + "".join(f"{s.get(t, 0.0):>14.0%}" for _, s in periods))
+        cells = [s.get(t, 0.0) for _, s in periods] + ([rnd.get(t, 0.0)] if rnd is not None else [])
+        lines.append(_row(t + (" *" if t == best_type else ""), cells))
     hour_periods = shares_by_period(result.posts, "hour", result.days)
+    rnd_h = shares_by_period(baseline.posts, "hour", baseline.days, periods=1)[0][1] if baseline else None
     lines += ["", f"Posting hour shares (audience's local time; scenario's best: "
                   f"{', '.join(f'{h}:00' for h in best_hours)})"]
-    lines.append(f"  {'':<20}" + "".join(f"{label:>14}" for label, _ in hour_periods))
+    lines.append(_row("", [label for label, _ in hour_periods] + (["random, all"] if rnd_h is not None else [])))
     for h in account["posting_hours"]:
-        mark = " *" if h in best_hours else ""
-        lines.append(f"  {f'{h:02d}:00' + mark:<20}" + "".join(f"{s.get(h, 0.0):>14.0%}" for _, s in hour_periods))
+        cells = [s.get(h, 0.0) for _, s in hour_periods] + ([rnd_h.get(h, 0.0)] if rnd_h is not None else [])
+        lines.append(_row(f"{h:02d}:00" + (" *" if h in best_hours else ""), cells))
     worst_hours = best_arms(scenario, account, result.days - 1, worst=True)[1]
-    in_best = [sum(s.get(h, 0.0) for h in best_hours) for _, s in hour_periods]
-    in_worst = [sum(s.get(h, 0.0) for h in worst_hours) for _, s in hour_periods]
-    lines.append(f"  {'best 3 hours':<20}" + "".join(f"{v:>14.0%}" for v in in_best))
-    lines.append(f"  {'worst 3 hours':<20}" + "".join(f"{v:>14.0%}" for v in in_worst))
+    for label, group in (("best 3 hours", best_hours), ("worst 3 hours", worst_hours)):
+        cells = [sum(s.get(h, 0.0) for h in group) for _, s in hour_periods]
+        if rnd_h is not None:
+            cells.append(sum(rnd_h.get(h, 0.0) for h in group))
+        lines.append(_row(label, cells))
 
     last = result.learn_runs[-1] if result.learn_runs else None
     if last and last.get("model_version"):
-        from postloop.runtime import wiring  # noqa: F401  (backends are closed; the payload is in the result)
         eng, fol = last["engagement"], last["follow"]
         lines += ["", f"Latest model {last['model_version']} ({last['samples']} settled posts in the window)"]
         lines.append(f"  engagement (ridge): held-out R² {_fmt(eng.get('r2'))}, MAE {_fmt(eng.get('mae'), 5)} "
@@ -289,6 +291,10 @@ def summary(result: SimResult, baseline: SimResult | None, scenario: Scenario) -
         lines.append(f"  postloop's expected engagement is {lift:+.1%} against a uniformly random policy "
                      f"(same scenario and seed)")
     return "\n".join(lines)
+
+
+def _row(label: str, cells: list) -> str:
+    return f"  {label:<22}" + "".join(f"{c:>14}" if isinstance(c, str) else f"{c:>14.0%}" for c in cells)
 
 
 def _fmt(v, digits: int = 3) -> str:
