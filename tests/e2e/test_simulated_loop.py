@@ -36,8 +36,11 @@ def test_a_week_of_the_loop_posts_collects_learns_and_learn_is_idempotent(redis_
 
         # Arms were rebuilt and both models fitted, from real data.
         last = result.learn_runs[-1]
-        assert last["samples"] == len([p for p in settled])  or last["samples"] > 10
-        assert sum(v["pulls"] for k, v in last["arms"].items() if k.startswith("type#")) == last["samples"]
+        assert last["samples"] > 10
+        type_pulls = sum(v["pulls"] for k, v in last["arms"].items() if k.startswith("type#"))
+        hour_pulls = sum(v["pulls"] for k, v in last["arms"].items() if k.startswith("hour#"))
+        # Age-weighted (the demo account sets a half-life): each settled post at most once per family.
+        assert type_pulls == pytest.approx(hour_pulls) and 0.5 * last["samples"] < type_pulls <= last["samples"]
         assert last["engagement"]["n"] == last["samples"] and last["engagement"]["r2"] is not None
         assert last["follow"]["n"] == last["samples"]
         assert any(v != 0 for v in last["coefficients"]["engagement"].values())
