@@ -45,7 +45,8 @@ def cmd_simulate(args) -> int:
     for label, policy in runs:
         with _quiet_handlers(log_path):
             results[label] = simulate.run(scenario, days=args.days, seed=args.seed, policy=policy,
-                                          progress=progress, use_redis_server=not args.in_process_redis)
+                                          progress=progress, use_redis_server=not args.in_process_redis,
+                                          backend=args.backend)
         if not args.json and sys.stderr.isatty():
             print(file=sys.stderr)
     main, baseline = results[runs[0][0]], results.get("random")
@@ -67,6 +68,9 @@ def _as_json(main, baseline, scenario) -> dict:
         return {
             "policy": r.policy, "scenario": r.scenario, "seed": r.seed, "days": r.days,
             "decisions": r.decisions, "posted": len(r.posts), "statuses": dict(r.statuses),
+            "expected_engagement": r.expected_engagement,
+            "oracle_expected_engagement": r.oracle_expected_engagement,
+            "captured": r.captured,
             "mean_expected_engagement_rate": r.mean_expected_rate,
             "mean_realised_engagement_rate": r.mean_realised_rate,
             "handler_calls": dict(r.handler_calls), "redis": r.backend,
@@ -77,6 +81,7 @@ def _as_json(main, baseline, scenario) -> dict:
                          for p, sh in shares_by_period(r.posts, "hour", r.days)],
             },
             "scenario_best": {"content_type": best_type, "hours": best_hours},
+            "trace": r.trace,
         }
     out = one(main)
     if baseline is not None:
@@ -175,8 +180,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--scenario", default="stationary", help="a shipped scenario name or a YAML/JSON file")
     s.add_argument("--days", type=int, default=45)
     s.add_argument("--seed", type=int, default=1)
-    s.add_argument("--policy", choices=("postloop", "random"), default=None,
+    s.add_argument("--policy", choices=("postloop", "oracle", "random", "fixed", "seed-naive"), default=None,
                    help="override the account's policy (default: as configured, postloop)")
+    s.add_argument("--backend", choices=("embedded", "memory"), default="embedded",
+                   help="embedded: the real handlers on moto, Redis and the fake X API (default); "
+                        "memory: the same tasks on in-memory adapters, for benchmarks")
     s.add_argument("--no-baseline", action="store_true", help="skip the uniformly random comparison run")
     s.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
     s.add_argument("--in-process-redis", action="store_true", help="use the stand-in even if redis-server exists")

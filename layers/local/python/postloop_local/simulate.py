@@ -19,7 +19,9 @@ from zoneinfo import ZoneInfo
 from postloop.core.events import parse_time
 from postloop.core.workflow import LEARN_EVERY_HOURS, POST_CYCLE, ContinueIf, Task, WaitHours, WaitUntil
 from postloop_local.backends import LocalBackends
+from postloop.runtime.tasks import TASKS
 from postloop_local.invoke import invoke
+from postloop_local.memory import MemoryWiring, OracleChooser
 from postloop_local.scenario import Scenario
 from postloop_local.world import World
 
@@ -64,6 +66,21 @@ class SimResult:
     posts: list[PostRecord] = field(default_factory=list)
     learn_runs: list[dict] = field(default_factory=list)
     handler_calls: Counter = field(default_factory=Counter)
+    plan_ids: list[str] = field(default_factory=list)
+    trace: list[dict] = field(default_factory=list)
+
+    @property
+    def expected_engagement(self) -> float:
+        return sum(r["expected"] for r in self.trace)
+
+    @property
+    def oracle_expected_engagement(self) -> float:
+        return sum(r["oracle"] for r in self.trace)
+
+    @property
+    def captured(self) -> float:
+        o = self.oracle_expected_engagement
+        return self.expected_engagement / o if o else 0.0
 
     @property
     def mean_expected_rate(self) -> float:
@@ -94,34 +111,65 @@ def plan_times(start: datetime, days: int, posts_per_day: int, tz: ZoneInfo) -> 
     return times
 
 
+POLICIES = ("postloop", "oracle", "random", "fixed", "seed-naive")
+BACKENDS = ("embedded", "memory")
+
+
 def run(scenario: Scenario, *, days: int, seed: int, policy: str | None = None,
-        progress: Callable[[str], None] | None = None, use_redis_server: bool = True) -> SimResult:
-    """Start the local backends and run the loop for `days` simulated days."""
+        progress: Callable[[str], None] | None = None, use_redis_server: bool = True,
+        backend: str = "embedded") -> SimResult:
+    """Run the loop for `days` simulated days.
+
+    backend "embedded": the real Lambda handlers on moto, Redis and the fake X
+    API over HTTP (the main local job). backend "memory": the same tasks on
+    in-memory adapters, for benchmark matrices.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; one of {', '.join(BACKENDS)}")
+    if policy is not None and policy not in POLICIES:
+        raise ValueError(f"unknown policy {policy!r}; one of {', '.join(POLICIES)}")
     start = parse_time(scenario.base.get("start", DEFAULT_START), "start")
     account = load_account(scenario.account)
-    if policy:
+    if policy and policy != "oracle":
         account["policy"] = policy
     clock = SimClock(start)
     world = World(scenario, seed, start)
+    chooser = OracleChooser(world) if policy == "oracle" else None
+    if backend == "memory":
+        mw = MemoryWiring([account], world, clock.now, chooser=chooser)
+        return run_in(None, world, clock, scenario, account, start, days, progress=progress,
+                      call=lambda fn, event: TASKS[fn](event, mw), stores=(mw.decisions, mw.outcomes),
+                      backend_name="in-memory adapters (same core tasks, no AWS or HTTP)",
+                      writer="offline (deterministic, no key needed)")
     with LocalBackends([account], world, clock.now, use_redis_server=use_redis_server) as backends:
+        if chooser is not None:
+            from postloop.runtime import wiring
+            wiring.current().chooser = chooser
         return run_in(backends, world, clock, scenario, account, start, days, progress=progress)
 
 
-def run_in(backends: LocalBackends, world: World, clock: SimClock, scenario: Scenario, account: dict,
+def run_in(backends: LocalBackends | None, world: World, clock: SimClock, scenario: Scenario, account: dict,
            start: datetime, days: int, progress: Callable[[str], None] | None = None,
-           skip: frozenset[str] = frozenset()) -> SimResult:
+           skip: frozenset[str] = frozenset(), call: Callable[[str, dict], dict] | None = None,
+           stores=None, backend_name: str | None = None, writer: str | None = None) -> SimResult:
     """Run the loop on backends that are already up, from `start` for `days` days.
 
     Functions named in `skip` are left out of the cycles (their steps pass).
+    `call(function, event)` runs a task; by default the real handler.
     """
-    from postloop.runtime import wiring
+    if call is None or stores is None:
+        from postloop.runtime import wiring
+        w = wiring.current()
+        call = call or invoke
+        stores = stores or (w.decisions, w.outcomes)
+    decisions, outcomes = stores
 
     end = start + timedelta(days=days)
     account_id = account["account_id"]
     tz = ZoneInfo(account["timezone"])
     result = SimResult(scenario.name, account.get("policy", "postloop"), world.seed, days,
-                       backend=backends.info.redis_kind, writer=backends.info.writer)
-    decisions = wiring.current().decisions
+                       backend=backend_name or backends.info.redis_kind,
+                       writer=writer or backends.info.writer)
     seq = itertools.count()
     queue: list = []
     for t in plan_times(start, days, account.get("posts_per_day", 6), tz):
@@ -144,24 +192,56 @@ def run_in(backends: LocalBackends, world: World, clock: SimClock, scenario: Sce
             last_day = day
             progress(_progress_line(result, day, days))
         if kind == "learn":
-            out = invoke("learn", {"account_id": account_id, "scheduled_time": iso(when)})
+            out = call("learn", {"account_id": account_id, "scheduled_time": iso(when)})
             result.handler_calls["learn"] += 1
             out["day"] = day
             result.learn_runs.append(out)
             continue
-        _advance_cycle(job, when, queue, seq, result, world, decisions, posts_by_decision, start, skip)
+        _advance_cycle(job, when, queue, seq, result, world, decisions, posts_by_decision, start, skip, call)
 
     # Realised engagement from the 48 h outcomes that were collected in time.
-    outcomes = wiring.current().outcomes
     for rec in result.posts:
         for o in outcomes.for_decision(account_id, rec.decision_id):
             if o.horizon_hours == 48 and o.engagement_rate is not None:
                 rec.realised_rate = o.engagement_rate
+    result.trace = _trace(result, decisions, world, account, posts_by_decision, start)
     return result
 
 
+def _trace(result: SimResult, decisions, world: World, account: dict, posts_by_decision, start) -> list[dict]:
+    """One row per decision point: what the policy got and what the truth's best would have got."""
+    from postloop.core.account import parse_account
+    config = parse_account(account)
+    oracle = OracleChooser(world)
+    rows = []
+    for decision_id in result.plan_ids:
+        d = decisions.get(account["account_id"], decision_id)
+        if d.status.value in ("planned", "awaiting_approval"):
+            continue  # its posting time lies after the run's end: not a decision taken
+        quality = d.features.quality if d.features else world.scenario.params_on(
+            world.day(d.planned_at)).get("quality_center", 0.6)
+        best_type, best_hour, best_value = oracle.best(config, d.planned_at, quality)
+        rec = posts_by_decision.get(decision_id)
+        rows.append({
+            "decision_id": decision_id,
+            "time": iso(d.planned_at),
+            "day": int((d.planned_at - start).total_seconds() // 86400),
+            "status": d.status.value,
+            "content_type": d.content_type,
+            "hour": d.hour,
+            "quality": d.features.quality if d.features else None,
+            "expected": rec.expected_rate if rec else 0.0,
+            "oracle": best_value,
+            "best_content_type": best_type,
+            "best_hour": best_hour,
+            "predicted": d.prediction.engagement_rate if d.prediction else None,
+            "realised": rec.realised_rate if rec else None,
+        })
+    return rows
+
+
 def _advance_cycle(job, when, queue, seq, result, world, decisions, posts_by_decision, start,
-                   skip: frozenset[str] = frozenset()) -> None:
+                   skip: frozenset[str] = frozenset(), call: Callable[[str, dict], dict] = invoke) -> None:
     """Run the cycle's steps from where it stopped until the next wait (or its end)."""
     state = job["state"]
     last: dict = {}
@@ -175,12 +255,13 @@ def _advance_cycle(job, when, queue, seq, result, world, decisions, posts_by_dec
             event.update(step.extras)
             if step.with_now:
                 event["now"] = iso(when)
-            last = invoke(step.function, event)
+            last = call(step.function, event)
             result.handler_calls[step.function] += 1
             state.update({k: v for k, v in last.items() if k in ("decision_id", "scheduled_for")})
             if step.function == "plan":
                 result.decisions += 1
                 result.statuses[last["status"]] += 1
+                result.plan_ids.append(last["decision_id"])
             elif step.function == "post" and last["status"] == "posted":
                 _register_post(last, world, decisions, result, posts_by_decision, start)
         elif isinstance(step, ContinueIf):

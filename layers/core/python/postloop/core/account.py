@@ -11,7 +11,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-POLICIES = ("postloop", "random")
+# postloop: the bot as designed. The others exist to measure it against:
+# random (uniform type and hour), fixed (the first type at one hour: what a
+# person without data would do), seed-naive (Beta Thompson sampling on a fixed
+# 3 % success threshold plus UCB1 on raw engagement rates: the original design
+# taken literally).
+POLICIES = ("postloop", "random", "fixed", "seed-naive")
 MODES = ("live", "dry_run", "approval")
 
 
@@ -57,6 +62,7 @@ class AccountConfig:
     content_types: tuple[ContentType, ...]
     posting_hours: tuple[int, ...]
     posts_per_day: int = 6
+    fixed_hour: int | None = None   # the hour of the "fixed" policy; default: the posting hour nearest noon
     thresholds: Thresholds = field(default_factory=Thresholds)
     learning: Learning = field(default_factory=Learning)
     policy: str = "postloop"
@@ -68,6 +74,12 @@ class AccountConfig:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def the_fixed_hour(self) -> int:
+        if self.fixed_hour is not None:
+            return self.fixed_hour
+        return min(self.posting_hours, key=lambda h: (abs(h - 12), h))
 
     def content_type(self, name: str) -> ContentType:
         for ct in self.content_types:
@@ -113,7 +125,7 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
     """Validate a decoded configuration and build the config; raises ConfigError naming the field."""
     d = _typed(data, dict, where)
     _known_keys(d, {"account_id", "handle", "persona", "niche", "topics", "domain_terms", "timezone",
-                    "content_types", "posting_hours", "posts_per_day", "thresholds", "learning", "policy",
+                    "content_types", "posting_hours", "posts_per_day", "fixed_hour", "thresholds", "learning", "policy",
                     "mode", "max_candidates", "min_novelty", "banned_phrases"}, where)
     account_id = _req(d, "account_id", str, where)
     if not account_id or not all(c.isalnum() or c in "-_" for c in account_id) or len(account_id) > 64:
@@ -196,6 +208,9 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
     if learning.ucb_variant not in ("tuned", "ucb1"):
         raise ConfigError(f"{lw}.ucb_variant: 'tuned' or 'ucb1', got {learning.ucb_variant!r}")
 
+    fixed_hour = d.get("fixed_hour")
+    if fixed_hour is not None and fixed_hour not in hours:
+        raise ConfigError(f"{where}.fixed_hour: must be one of posting_hours, got {fixed_hour!r}")
     policy = _typed(d.get("policy", "postloop"), str, f"{where}.policy")
     if policy not in POLICIES:
         raise ConfigError(f"{where}.policy: one of {', '.join(POLICIES)}, got {policy!r}")
@@ -223,6 +238,7 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
         content_types=tuple(cts),
         posting_hours=tuple(hours),
         posts_per_day=posts_per_day,
+        fixed_hour=fixed_hour,
         thresholds=thresholds,
         learning=learning,
         policy=policy,

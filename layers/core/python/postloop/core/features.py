@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 VIRAL_KEYS = ("hook", "question", "list_format", "contrarian", "call_to_action")
@@ -98,14 +99,23 @@ def char_ngrams(text: str, n: int = 3) -> Counter:
     return Counter(norm[i : i + n] for i in range(len(norm) - n + 1))
 
 
+@lru_cache(maxsize=4096)
+def _profile(text: str) -> tuple[dict, float]:
+    """The text's char-3-gram counts and their Euclidean norm, memoised: a plan compares every
+    candidate with the same recent posts, and a warm container sees them again on the next plan."""
+    grams = dict(char_ngrams(text))
+    return grams, math.sqrt(sum(c * c for c in grams.values()))
+
+
 def similarity(a: str, b: str) -> float:
     """Cosine similarity in [0, 1] of the char-3-gram counts of a and b; 0.0 if either is empty."""
-    ga, gb = char_ngrams(a), char_ngrams(b)
+    (ga, na), (gb, nb) = _profile(a), _profile(b)
     if not ga or not gb:
         return 0.0
+    if len(gb) < len(ga):
+        ga, gb = gb, ga
     dot = sum(count * gb.get(gram, 0) for gram, count in ga.items())
-    norm = math.sqrt(sum(c * c for c in ga.values())) * math.sqrt(sum(c * c for c in gb.values()))
-    return min(1.0, max(0.0, dot / norm))
+    return min(1.0, max(0.0, dot / (na * nb)))
 
 
 def novelty(text: str, recent: Iterable[str]) -> float:

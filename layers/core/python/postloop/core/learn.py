@@ -103,14 +103,18 @@ def rebuild_arms(config: AccountConfig, samples: list[Sample], now: datetime) ->
     ers = np.array([s.er for s in samples]) if samples else np.zeros(0)
     mean_er = float(ers.mean()) if len(ers) else 0.0
     threshold = mean_er if config.learning.success == "relative" else float(config.learning.success)
+    naive = config.policy == "seed-naive"
+    if naive:
+        # The original design, literally: a 3 % success line and raw rates as UCB rewards, no memory decay.
+        threshold = 0.03
     by_type: dict[str, list[float]] = {}
     for s in samples:
         by_type.setdefault(s.decision.content_type, []).append(s.er)
     type_mean = {t: float(np.mean(v)) for t, v in by_type.items()}
     relative = np.array([s.er / type_mean[s.decision.content_type] if type_mean[s.decision.content_type] > 0
                          else 1.0 for s in samples])
-    ranks = percentile_ranks(relative)
-    weights = age_weights(samples, now, config.learning.half_life_days)
+    ranks = ers if naive else percentile_ranks(relative)
+    weights = age_weights(samples, now, None if naive else config.learning.half_life_days)
     arms: dict[str, ArmStats] = {}
     for name in [c.name for c in config.content_types]:
         arms[type_arm(name)] = ArmStats(config.account_id, type_arm(name), updated_at=now)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import numpy as np
 
@@ -40,6 +41,15 @@ from postloop.core.ucb import choose_ucb
 RECENT_DAYS = 7
 
 
+class Chooser(Protocol):
+    """Picks (content type, hour, type propensity, hour propensity); used to plug in a reference policy."""
+
+    name: str
+
+    def __call__(self, config: AccountConfig, now: datetime, rng: np.random.Generator) -> tuple[str, int, float, float]:
+        ...
+
+
 @dataclass
 class PlanDeps:
     decisions: DecisionStore
@@ -47,6 +57,7 @@ class PlanDeps:
     writer: Writer
     registry: ModelRegistry
     cache: ModelCache | None
+    chooser: Chooser | None = None   # None: the account's configured policy
 
 
 @dataclass
@@ -94,11 +105,16 @@ def choose_arms(config: AccountConfig, decisions: DecisionStore, arms: ArmStore,
     if config.policy == "random":
         return (types[int(rng.integers(len(types)))], hours[int(rng.integers(len(hours)))],
                 1.0 / len(types), 1.0 / len(hours))
+    if config.policy == "fixed":
+        return types[0], config.the_fixed_hour, 1.0, 1.0
+    naive = config.policy == "seed-naive"
+    eps = 0.0 if naive else config.learning.exploration
+    variant = "ucb1" if naive else config.learning.ucb_variant
     stats = {a.arm_id: a for a in arms.load(config.account_id)}
     pick = choose_beta(
         [stats[type_arm(t)].successes if type_arm(t) in stats else 0.0 for t in types],
         [stats[type_arm(t)].failures if type_arm(t) in stats else 0.0 for t in types],
-        rng, exploration=config.learning.exploration,
+        rng, exploration=eps,
     )
     # Posts still waiting for their 48 h result count as pulls at the arm's mean,
     # so UCB (deterministic) spreads a batch of plans instead of repeating one hour.
@@ -126,8 +142,7 @@ def choose_arms(config: AccountConfig, decisions: DecisionStore, arms: ArmStore,
         pulls.append(n + extra)
         sums.append(s)
         sqs.append(q)
-    eps = config.learning.exploration
-    ucb_choice = choose_ucb(pulls, sums, sqs, variant=config.learning.ucb_variant).index
+    ucb_choice = choose_ucb(pulls, sums, sqs, variant=variant).index
     hour_index = int(rng.integers(len(hours))) if rng.random() < eps else ucb_choice
     hour_p = (1 - eps) * (1.0 if hour_index == ucb_choice else 0.0) + eps / len(hours)
     return types[pick.index], hours[hour_index], pick.propensity, hour_p
@@ -142,7 +157,10 @@ def plan(config: AccountConfig, scheduled_time: datetime, deps: PlanDeps) -> Dec
         return existing
 
     rng = np.random.default_rng(_seed(decision_id, "policy"))
-    content_type, hour, type_p, hour_p = choose_arms(config, deps.decisions, deps.arms, now, rng)
+    if deps.chooser is not None:
+        content_type, hour, type_p, hour_p = deps.chooser(config, now, rng)
+    else:
+        content_type, hour, type_p, hour_p = choose_arms(config, deps.decisions, deps.arms, now, rng)
     ct = config.content_type(content_type)
     lookup = load_model(config.account_id, deps)
 
@@ -196,7 +214,7 @@ def plan(config: AccountConfig, scheduled_time: datetime, deps: PlanDeps) -> Dec
         prediction=prediction,
         type_propensity=type_p,
         hour_propensity=hour_p,
-        policy=config.policy,
+        policy=deps.chooser.name if deps.chooser is not None else config.policy,
         candidates=[
             {"parts": list(d.parts), "quality": fx.quality, "novelty": fx.novelty,
              "predicted_engagement_rate": px.engagement_rate, "problems": pr}

@@ -1,0 +1,556 @@
+"""Run a matrix of simulated runs (scenarios x seeds x policies) and report how much postloop learns.
+
+Every run is one `postloop simulate ... --json` subprocess. Its JSON says, for each decision
+point, the true expected engagement rate of what was posted and of the best possible action
+(the oracle's), so `captured` = expected / oracle is the share of the attainable engagement a
+policy got. The script writes:
+
+- a markdown table (`--table`): per scenario and policy the median and 10th-90th percentiles of
+  `captured` over seeds, postloop's median minus each baseline's, whether postloop beats
+  seed-naive, random and fixed, and whether the targets hold (stationary >= 0.95, drift >= 0.90);
+- three PNG plots per scenario in `--out`: `<scenario>-regret.png` (cumulative regret against the
+  oracle), `<scenario>-arms.png` (which content types and hours postloop chose over time) and
+  `<scenario>-predicted-vs-actual.png` (postloop's forecasts against what happened).
+
+Each run's JSON is kept in `--cache` as `<scenario>-<policy>-<seed>-<days>.json` and reused on the
+next call (unless `--fresh`), so an interrupted matrix resumes where it stopped.
+
+Reproduce the docs (docs/bench/) with:
+
+    .venv/bin/python bench/run_matrix.py
+
+which is the full default matrix: 5 scenarios x 5 policies x 20 seeds x 90 days. A quick check:
+
+    .venv/bin/python bench/run_matrix.py --days 4 --seeds 2 --out /tmp/bench --table /tmp/bench/results.md
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+SCENARIOS = ("stationary", "drift", "viral", "flat", "night_owl")
+POLICIES = ("postloop", "oracle", "random", "fixed", "seed-naive")
+BASELINES = ("seed-naive", "random", "fixed")
+TARGETS = {"stationary": 0.95, "drift": 0.90}   # median captured of postloop
+BIN_DAYS = 10
+REQUIRED_KEYS = ("captured", "expected_engagement", "oracle_expected_engagement", "trace")
+
+POLICY_LABELS = {
+    "postloop": "postloop (the bot)",
+    "oracle": "oracle (knows the true best; upper bound)",
+    "random": "random (any type, any hour)",
+    "fixed": "fixed (one type at one hour)",
+    "seed-naive": "seed-naive (the original simple bandit)",
+}
+POLICY_COLORS = {"postloop": "#1f5fbf", "oracle": "#222222", "random": "#9a9a9a",
+                 "fixed": "#e08a00", "seed-naive": "#2a9d4a"}
+
+
+# --------------------------------------------------------------------------- running
+
+@dataclass(frozen=True)
+class Job:
+    scenario: str
+    policy: str
+    seed: int
+    days: int
+
+    @property
+    def cache_name(self) -> str:
+        return f"{self.scenario}-{self.policy}-{self.seed}-{self.days}.json"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "postloop_local.cli", "simulate",
+                "--scenario", self.scenario, "--days", str(self.days), "--seed", str(self.seed),
+                "--policy", self.policy, "--backend", "memory", "--json", "--no-baseline"]
+
+
+@dataclass
+class Outcome:
+    job: Job
+    result: dict | None      # the simulator's JSON, or None when the run failed
+    seconds: float
+    cached: bool = False
+    error: str = ""
+
+
+def load_cached(path: Path) -> dict | None:
+    """A cached run's JSON, or None when it is missing, unreadable or from an older contract."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and all(k in data for k in REQUIRED_KEYS) else None
+
+
+def run_one(job: Job, cache_dir: Path, fresh: bool) -> Outcome:
+    """Run one simulation (or take it from the cache) and cache its JSON."""
+    path = cache_dir / job.cache_name
+    if not fresh and (cached := load_cached(path)) is not None:
+        return Outcome(job, cached, 0.0, cached=True)
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(var, "1")   # the runs are already parallel; one thread each
+    t0 = time.monotonic()
+    proc = subprocess.run(job.command(), capture_output=True, text=True, env=env)
+    seconds = time.monotonic() - t0
+    if proc.returncode != 0:
+        return Outcome(job, None, seconds, error=f"exit {proc.returncode}\n{tail(proc.stderr)}")
+    try:
+        result = json.loads(proc.stdout)
+        missing = [k for k in REQUIRED_KEYS if k not in result]
+        if missing:
+            raise ValueError(f"the JSON lacks {', '.join(missing)}")
+    except ValueError as err:
+        return Outcome(job, None, seconds, error=f"bad JSON on stdout: {err}\n{tail(proc.stderr)}")
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result), encoding="utf-8")
+    tmp.replace(path)   # atomic: an interrupted write never leaves a half file behind
+    return Outcome(job, result, seconds)
+
+
+def tail(text: str, lines: int = 15) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def run_matrix(jobs: list[Job], cache_dir: Path, fresh: bool, n_jobs: int) -> list[Outcome]:
+    """Run all jobs, `n_jobs` simulator processes at a time, printing one progress line per run."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    outcomes = []
+    # Each worker thread only waits on its own simulator subprocess, so n_jobs threads keep
+    # n_jobs simulator processes busy.
+    with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+        futures = [pool.submit(run_one, job, cache_dir, fresh) for job in jobs]
+        for i, future in enumerate(as_completed(futures), 1):
+            out = future.result()
+            outcomes.append(out)
+            j = out.job
+            head = f"[{i}/{len(jobs)}] {j.scenario} {j.policy} seed {j.seed}"
+            if out.result is None:
+                detail = "\n".join("    " + line for line in out.error.splitlines())
+                print(f"{head}: FAILED ({out.seconds:.0f} s)\n{detail}", flush=True)
+            else:
+                when = "cached" if out.cached else f"{out.seconds:.0f} s"
+                print(f"{head}: captured {fmt(out.result.get('captured'))} ({when})", flush=True)
+    return outcomes
+
+
+# --------------------------------------------------------------------------- aggregating
+
+def fmt(x, digits: int = 3) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.{digits}f}"
+
+
+def summarise(results: list[dict]) -> dict[str, dict[str, dict]]:
+    """{scenario: {policy: {n, median, p10, p90}}} of `captured` over seeds."""
+    values: dict[tuple[str, str], list[float]] = {}
+    for r in results:
+        c = r.get("captured")
+        if c is None or not np.isfinite(c):
+            continue
+        values.setdefault((r["scenario"], r["policy"]), []).append(float(c))
+    summary: dict[str, dict[str, dict]] = {}
+    for (scenario, policy), vals in values.items():
+        p10, median, p90 = np.percentile(vals, [10, 50, 90])
+        summary.setdefault(scenario, {})[policy] = {
+            "n": len(vals), "median": float(median), "p10": float(p10), "p90": float(p90)}
+    return summary
+
+
+def verdicts(summary: dict[str, dict[str, dict]]) -> dict[str, dict]:
+    """Per scenario: postloop's median minus each baseline's, whether it beats it, and the target.
+
+    Only what was measured: a baseline that was not run has no entry, and a scenario without
+    postloop runs has no verdict at all.
+    """
+    out = {}
+    for scenario, by_policy in summary.items():
+        if "postloop" not in by_policy:
+            continue
+        ours = by_policy["postloop"]["median"]
+        diffs = {b: ours - by_policy[b]["median"] for b in BASELINES if b in by_policy}
+        target = TARGETS.get(scenario)
+        out[scenario] = {
+            "postloop": ours,
+            "diff": diffs,
+            "beats": {b: d > 0 for b, d in diffs.items()},
+            "target": target,
+            "target_met": None if target is None else ours >= target,
+        }
+    return out
+
+
+def ordered(names, preferred) -> list[str]:
+    return [n for n in preferred if n in names] + sorted(n for n in names if n not in preferred)
+
+
+# --------------------------------------------------------------------------- the table
+
+def markdown_table(summary: dict, command: str, date: str, *, days: int | None = None,
+                   failures: list[Outcome] = (), plots: dict[str, list[str]] | None = None) -> str:
+    """The results file: the command, the date, captured per policy, and postloop's verdicts."""
+    scenarios = ordered(summary, SCENARIOS)
+    policies = ordered({p for s in summary.values() for p in s}, POLICIES)
+    v = verdicts(summary)
+    lines = [
+        "# Simulated benchmark: how much of the attainable engagement each policy captures",
+        "",
+        f"Produced on {date} by:",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        "`captured` is the sum over decision points of the true expected engagement rate of what a "
+        "policy posted, divided by the same sum for the best action at each point (the oracle's). "
+        "1.000 means it always chose the best; skipped decision points count as 0."
+        + (f" Each run is {days} simulated days." if days else ""),
+        "",
+        "## Captured, by scenario and policy",
+        "",
+        "Median over seeds, [10th - 90th percentile], (number of seeds).",
+        "",
+        "| scenario | " + " | ".join(policies) + " |",
+        "| --- | " + " | ".join("---" for _ in policies) + " |",
+    ]
+    for s in scenarios:
+        cells = []
+        for p in policies:
+            st = summary[s].get(p)
+            cells.append("not run" if st is None else
+                         f"{st['median']:.3f} [{st['p10']:.3f} - {st['p90']:.3f}] ({st['n']})")
+        lines.append(f"| {s} | " + " | ".join(cells) + " |")
+
+    baselines = [b for b in BASELINES if any(b in summary[s] for s in scenarios)]
+    lines += [
+        "",
+        "## Postloop against the baselines",
+        "",
+        "Postloop's median captured minus the baseline's median captured; \"yes\" when postloop's "
+        "median is higher. Targets (postloop's median captured): "
+        + ", ".join(f"{s} >= {t:.2f}" for s, t in TARGETS.items()) + ".",
+        "",
+        "| scenario | postloop | " + " | ".join(f"minus {b} | beats {b}" for b in baselines)
+        + " | target | target holds |",
+        "| --- | --- | " + " | ".join("--- | ---" for _ in baselines) + " | --- | --- |",
+    ]
+    for s in scenarios:
+        if s not in v:
+            lines.append(f"| {s} | not run | " + " | ".join("- | -" for _ in baselines) + " | - | - |")
+            continue
+        row = v[s]
+        cells = []
+        for b in baselines:
+            if b in row["diff"]:
+                cells.append(f"{row['diff'][b]:+.3f} | {'yes' if row['beats'][b] else 'no'}")
+            else:
+                cells.append("not run | -")
+        target = "none" if row["target"] is None else f">= {row['target']:.2f}"
+        held = "-" if row["target_met"] is None else ("yes" if row["target_met"] else "no")
+        lines.append(f"| {s} | {row['postloop']:.3f} | " + " | ".join(cells) + f" | {target} | {held} |")
+
+    if failures:
+        lines += ["", "## Runs that failed (left out above)", ""]
+        lines += [f"- {f.job.scenario} {f.job.policy} seed {f.job.seed}: "
+                  f"{f.error.splitlines()[0] if f.error else 'failed'}" for f in failures]
+    if plots:
+        lines += ["", "## Plots", ""]
+        for s in ordered(plots, SCENARIOS):
+            lines.append(f"- {s}: " + ", ".join(f"[{Path(p).stem.removeprefix(s + '-')}]({p})"
+                                                  for p in plots[s]))
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- plots
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def by_policy(results: list[dict], scenario: str) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for r in sorted(results, key=lambda r: r["seed"]):
+        if r["scenario"] == scenario and r.get("trace"):
+            out.setdefault(r["policy"], []).append(r)
+    return out
+
+
+def taste_changes(trace: list[dict]) -> list[tuple[int, float]]:
+    """(decision index, day) where the scenario's best content type or best hour changes."""
+    changes = []
+    for i in range(1, len(trace)):
+        a, b = trace[i - 1], trace[i]
+        if (a["best_content_type"], a["best_hour"]) != (b["best_content_type"], b["best_hour"]):
+            changes.append((i, float(b["day"])))
+    return changes
+
+
+def decisions_per_day(run: dict) -> float:
+    return max(len(run["trace"]) / max(run.get("days", 1), 1), 1e-9)
+
+
+def plot_regret(results: list[dict], scenario: str, path: Path) -> bool:
+    """Cumulative regret (oracle - chosen expected rate, summed) over decisions, per policy."""
+    runs = by_policy(results, scenario)
+    if not runs:
+        return False
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(10, 6), dpi=110)
+    any_run = next(iter(runs.values()))[0]
+    for policy in ordered(runs, POLICIES):
+        curves = [np.cumsum([t["oracle"] - t["expected"] for t in r["trace"]]) for r in runs[policy]]
+        n = min(len(c) for c in curves)
+        stack = np.array([c[:n] for c in curves])
+        x = np.arange(1, n + 1)
+        p10, med, p90 = np.percentile(stack, [10, 50, 90], axis=0)
+        color = POLICY_COLORS.get(policy)
+        ax.plot(x, med, color=color, lw=2.6 if policy == "postloop" else 1.6,
+                label=f"{POLICY_LABELS.get(policy, policy)}, {len(curves)} seeds")
+        ax.fill_between(x, p10, p90, color=color, alpha=0.15, lw=0)
+    for i, (idx, day) in enumerate(taste_changes(any_run["trace"])):
+        ax.axvline(idx, color="#c0392b", ls="--", lw=1.2,
+                   label="the audience's tastes change" if i == 0 else None)
+    per_day = decisions_per_day(any_run)
+    top = ax.secondary_xaxis("top", functions=(lambda x: x / per_day, lambda d: d * per_day))
+    top.set_xlabel("simulated day")
+    ax.set_xlabel(f"decision number ({per_day:g} decisions a day)")
+    ax.set_ylabel("engagement lost vs. the best choice, summed\n(sum of expected-rate shortfalls)")
+    ax.set_title(f"{scenario}: engagement lost against an all-knowing oracle (lower is better)\n"
+                 "line: median over seeds; band: 10th to 90th percentile", fontsize=12)
+    ax.set_xlim(0, None)
+    ax.set_ylim(bottom=min(0, ax.get_ylim()[0]))
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=9, framealpha=0.9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True
+
+
+def arm_shares(runs: list[dict], field: str, best_field: str, days: int) -> dict:
+    """Per 10-day bin: the median over seeds of each arm's share of posts, of the then-best arm's
+    share, and the best arm (the most common `best_field` among the bin's decision points)."""
+    n_bins = max(1, -(-days // BIN_DAYS))
+    arms = sorted({t[field] for r in runs for t in r["trace"] if t.get(field) is not None})
+    share = {a: [[] for _ in range(n_bins)] for a in arms}
+    best_share = [[] for _ in range(n_bins)]
+    best_votes = [Counter() for _ in range(n_bins)]
+    for r in runs:
+        posts = [[] for _ in range(n_bins)]
+        for t in r["trace"]:
+            b = min(int(t["day"]) // BIN_DAYS, n_bins - 1)
+            best_votes[b][t[best_field]] += 1
+            if t.get(field) is not None:
+                posts[b].append(t)
+        for b, ts in enumerate(posts):
+            if not ts:
+                continue
+            counts = Counter(t[field] for t in ts)
+            for a in arms:
+                share[a][b].append(counts[a] / len(ts))
+            best_share[b].append(sum(t[field] == t[best_field] for t in ts) / len(ts))
+
+    def med(lists):
+        return np.array([np.median(v) if v else np.nan for v in lists])
+
+    return {
+        "arms": arms,
+        "share": {a: med(share[a]) for a in arms},
+        "best_share": med(best_share),
+        "best": [v.most_common(1)[0][0] if v else None for v in best_votes],
+        "labels": [f"{b * BIN_DAYS}-{min((b + 1) * BIN_DAYS, days) - 1}" for b in range(n_bins)],
+    }
+
+
+def _heatmap(ax, data: dict, title: str, ylabel: str, fig) -> None:
+    arms, labels = data["arms"], data["labels"]
+    grid = np.array([data["share"][a] for a in arms])
+    im = ax.imshow(grid, aspect="auto", cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
+    for i, a in enumerate(arms):
+        for j in range(len(labels)):
+            v = grid[i, j]
+            if np.isfinite(v):
+                ax.text(j, i, f"{v:.0%}", ha="center", va="center", fontsize=8,
+                        color="white" if v > 0.55 else "#222222")
+    for j, best in enumerate(data["best"]):
+        if best in arms:
+            i = arms.index(best)
+            ax.add_patch(_plt().Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="#c0392b", lw=2.4))
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_yticks(range(len(arms)), [str(a).replace("_", " ") for a in arms])
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=11, loc="left")
+    fig.colorbar(im, ax=ax, fraction=0.025, pad=0.01, format=lambda v, _: f"{v:.0%}")
+
+
+def plot_arms(results: list[dict], scenario: str, path: Path, policy: str = "postloop") -> bool:
+    """What postloop posted over time: content types, hours, and the share of the then-best ones."""
+    runs = by_policy(results, scenario).get(policy)
+    if not runs:
+        return False
+    plt = _plt()
+    days = max(int(r.get("days") or 1 + max(t["day"] for t in r["trace"])) for r in runs)
+    types = arm_shares(runs, "content_type", "best_content_type", days)
+    hours = arm_shares(runs, "hour", "best_hour", days)
+    fig, axes = plt.subplots(3, 1, figsize=(11, 12), dpi=110,
+                             gridspec_kw={"height_ratios": [max(len(types["arms"]), 2),
+                                                            max(len(hours["arms"]), 2), 3.2]})
+    fig.suptitle(f"{scenario}: what {policy} chose to post, per {BIN_DAYS}-day period "
+                 f"(median over {len(runs)} seeds)", fontsize=13)
+    _heatmap(axes[0], types, "Share of posts by content type (red box: the truly best type then)",
+             "content type", fig)
+    _heatmap(axes[1], hours, "Share of posts by hour of day (red box: the truly best hour then)",
+             "posting hour", fig)
+    ax = axes[2]
+    x = np.arange(len(types["labels"]))
+    ax.plot(x, types["best_share"], "o-", color="#1f5fbf", lw=2, label="posts of the best content type")
+    ax.plot(x, hours["best_share"], "s-", color="#e08a00", lw=2, label="posts at the best hour")
+    if types["arms"]:
+        ax.axhline(1 / len(types["arms"]), color="#1f5fbf", ls=":", lw=1,
+                   label=f"best type by chance ({1 / len(types['arms']):.0%})")
+    if hours["arms"]:
+        ax.axhline(1 / len(hours["arms"]), color="#e08a00", ls=":", lw=1,
+                   label=f"best hour by chance ({1 / len(hours['arms']):.0%})")
+    ax.set_xticks(x, types["labels"])
+    ax.set_xlim(-0.5, len(x) - 0.5)
+    ax.set_ylim(0, 1.02)
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    ax.set_ylabel("share of posts")
+    ax.set_xlabel("simulated days")
+    ax.set_title("How often it picked the truly best option", fontsize=11, loc="left")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False)
+    # an invisible colorbar takes the same room as the heatmaps' so the columns line up
+    spacer = fig.colorbar(_plt().cm.ScalarMappable(cmap="Blues"), ax=ax, fraction=0.025, pad=0.01)
+    spacer.ax.set_visible(False)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True
+
+
+def plot_predicted_vs_actual(results: list[dict], scenario: str, path: Path,
+                             policy: str = "postloop") -> bool:
+    """Postloop's predicted engagement rate against the realised one, one point per post."""
+    runs = by_policy(results, scenario).get(policy)
+    if not runs:
+        return False
+    pts = [(t["predicted"], t["realised"], t["day"]) for r in runs for t in r["trace"]
+           if t.get("predicted") is not None and t.get("realised") is not None]
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8.5, 7.5), dpi=110)
+    if pts:
+        pred, real, day = (np.array(v, dtype=float) for v in zip(*pts))
+        sc = ax.scatter(pred, real, c=day, cmap="viridis", s=12, alpha=0.55, lw=0)
+        fig.colorbar(sc, ax=ax, label="simulated day of the post")
+        hi = float(np.percentile(np.concatenate([pred, real]), 99.5)) * 1.1
+        edges = np.quantile(pred, np.linspace(0, 1, 11))
+        centers, means = [], []
+        for lo, up in zip(edges[:-1], edges[1:]):
+            m = (pred >= lo) & (pred <= up)
+            if m.sum() >= 5:
+                centers.append(pred[m].mean())
+                means.append(real[m].mean())
+        ax.plot(centers, means, "o-", color="#c0392b", lw=2, ms=6,
+                label="average actual rate, per tenth of the predictions")
+        ax.plot([0, hi], [0, hi], color="#222222", ls="--", lw=1.3, label="prediction = actual")
+        ax.set_xlim(0, hi)
+        ax.set_ylim(0, hi)
+        ax.set_aspect("equal")
+        ax.legend(loc="upper left", fontsize=9, framealpha=0.9)
+        note = f"{len(pts)} posts from {len(runs)} seeds"
+    else:
+        ax.text(0.5, 0.5, "no post has both a prediction and a realised rate",
+                ha="center", va="center", transform=ax.transAxes)
+        note = "no data"
+    ax.set_xlabel("predicted engagement rate (before posting)")
+    ax.set_ylabel("actual engagement rate (engagements / impressions)")
+    ax.set_title(f"{scenario}: did {policy}'s forecasts match what happened?\n({note}; "
+                 "points on the dashed line were forecast exactly)", fontsize=12)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True
+
+
+def write_plots(results: list[dict], out_dir: Path) -> dict[str, list[Path]]:
+    """All plots for every scenario that has results; {scenario: [files written]}."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: dict[str, list[Path]] = {}
+    for scenario in ordered({r["scenario"] for r in results}, SCENARIOS):
+        for suffix, plot in (("regret", plot_regret), ("arms", plot_arms),
+                             ("predicted-vs-actual", plot_predicted_vs_actual)):
+            path = out_dir / f"{scenario}-{suffix}.png"
+            if plot(results, scenario, path):
+                written.setdefault(scenario, []).append(path)
+    return written
+
+
+# --------------------------------------------------------------------------- main
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma list (default: all five)")
+    p.add_argument("--policies", default=",".join(POLICIES), help="comma list (default: all five)")
+    p.add_argument("--seeds", type=int, default=20, help="run seeds 1..N (default 20)")
+    p.add_argument("--days", type=int, default=90, help="simulated days per run (default 90)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                   help="simulations run at once (default: the number of CPUs)")
+    p.add_argument("--out", type=Path, default=Path("docs/bench"), help="folder for the PNG plots")
+    p.add_argument("--table", type=Path, default=Path("docs/bench/results.md"), help="markdown results file")
+    p.add_argument("--cache", type=Path, default=Path(".postloop/bench-cache"),
+                   help="one JSON per run; reused unless --fresh")
+    p.add_argument("--fresh", action="store_true", help="rerun every simulation, ignoring the cache")
+    args = p.parse_args(argv)
+    args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    args.policies = [s.strip() for s in args.policies.split(",") if s.strip()]
+    if args.seeds < 1 or args.days < 1 or args.jobs < 1 or not args.scenarios or not args.policies:
+        p.error("--seeds, --days and --jobs must be at least 1, and the lists non-empty")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    command = shlex.join(["python", *([sys.argv[0]] if argv is None else ["bench/run_matrix.py"]),
+                          *(sys.argv[1:] if argv is None else argv)])
+    jobs = [Job(s, p, seed, args.days) for s in args.scenarios for seed in range(1, args.seeds + 1)
+            for p in args.policies]
+    print(f"{len(jobs)} runs: {len(args.scenarios)} scenarios x {len(args.policies)} policies x "
+          f"{args.seeds} seeds, {args.days} days each, {args.jobs} at a time", flush=True)
+    outcomes = run_matrix(jobs, args.cache, args.fresh, args.jobs)
+    results = [o.result for o in outcomes if o.result is not None]
+    failures = sorted((o for o in outcomes if o.result is None),
+                      key=lambda o: (o.job.scenario, o.job.policy, o.job.seed))
+
+    plots = write_plots(results, args.out) if results else {}
+    args.table.parent.mkdir(parents=True, exist_ok=True)
+    links = {s: [os.path.relpath(p, args.table.parent) for p in ps] for s, ps in plots.items()}
+    date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    args.table.write_text(markdown_table(summarise(results), command, date, days=args.days,
+                                         failures=failures, plots=links), encoding="utf-8")
+    print(f"wrote {args.table} and {sum(len(p) for p in plots.values())} plots in {args.out}")
+    if failures:
+        print(f"{len(failures)} of {len(jobs)} runs failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""The four tasks: validate the event, run one use case, return plain JSON.
+
+The Lambda handlers call these with the container's wiring; the local
+simulator calls them with in-memory wiring for fast benchmark runs. Either
+way the same code decides.
+"""
+from __future__ import annotations
+
+from postloop.core.events import parse_post, parse_scheduled, parse_scrape
+from postloop.core.learn import LearnDeps, learn
+from postloop.core.plan import PlanDeps, plan
+from postloop.core.post import PostDeps, post
+from postloop.core.scrape import ScrapeDeps, scrape
+
+
+def _iso(t):
+    return t.isoformat().replace("+00:00", "Z") if t else None
+
+
+def plan_task(event, w) -> dict:
+    e = parse_scheduled(event, "plan")
+    config = w.account(e.account_id)
+    deps = PlanDeps(w.decisions, w.arms, w.writer, w.registry, w.model_cache,
+                    chooser=getattr(w, "chooser", None))
+    d = plan(config, e.scheduled_time, deps)
+    p = d.prediction
+    return {
+        "account_id": d.account_id,
+        "decision_id": d.decision_id,
+        "status": d.status.value,
+        "reason": d.status_reason,
+        "content_type": d.content_type,
+        "hour": d.hour,
+        "scheduled_for": _iso(d.scheduled_for),
+        "approved": d.status.value in ("planned", "awaiting_approval"),
+        "predicted_engagement_rate": p.engagement_rate if p else None,
+    }
+
+
+def post_task(event, w) -> dict:
+    e = parse_post(event)
+    config = w.account(e.account_id)
+    dry_run = config.mode == "dry_run"
+    result = post(e.account_id, e.decision_id, e.now, PostDeps(w.decisions, None if dry_run else w.x, dry_run=dry_run))
+    d = result.decision
+    return {"account_id": d.account_id, "decision_id": d.decision_id, "status": d.status.value,
+            "action": result.action, "post_ids": d.post_ids, "reason": d.status_reason}
+
+
+def scrape_task(event, w) -> dict:
+    e = parse_scrape(event)
+    config = w.account(e.account_id)
+    r = scrape(config.account_id, e.now, ScrapeDeps(w.decisions, w.outcomes, w.x))
+    return {"account_id": config.account_id, "due": r.due, "written": r.written, "unusable": r.unusable,
+            "posts_read": r.ids_read, "problems": r.problems}
+
+
+def learn_task(event, w) -> dict:
+    e = parse_scheduled(event, "learn")
+    config = w.account(e.account_id)
+    result = learn(config, e.scheduled_time, LearnDeps(w.decisions, w.outcomes, w.arms, w.registry, w.model_cache))
+    eng = result.model.payload["engagement"] if result.model else {}
+    fol = result.model.payload["follow"] if result.model else {}
+    return {
+        "account_id": config.account_id,
+        "samples": result.samples,
+        "model_version": result.model.version if result.model else None,
+        "model_written": result.model_written,
+        "cache_written": result.cache_written,
+        "engagement": {k: eng.get(k) for k in ("n", "r2", "mae", "baseline_mae", "mse", "baseline_mse",
+                                               "trusted", "reason")},
+        "follow": {k: fol.get(k) for k in ("n", "auc", "log_loss", "baseline_log_loss", "trusted", "reason")},
+        "coefficients": {
+            "engagement": dict(zip(eng.get("features", []), eng.get("coef") or [])),
+            "follow": dict(zip(fol.get("features", []), fol.get("coef") or [])),
+        },
+        "arms": {a.arm_id: {"pulls": a.pulls, "successes": a.successes, "failures": a.failures,
+                            "reward_sum": round(a.reward_sum, 6)} for a in result.arms},
+        "notes": result.notes,
+    }
+
+
+TASKS = {"plan": plan_task, "post": post_task, "scrape": scrape_task, "learn": learn_task}

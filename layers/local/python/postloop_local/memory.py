@@ -1,0 +1,219 @@
+"""In-memory adapters for fast benchmark runs: the same core, no AWS, no HTTP.
+
+`MemoryWiring` has the attributes the tasks in `postloop.runtime.tasks` use, so
+the simulator can run plan/post/scrape/learn hundreds of times a second. The
+stores copy what they are given and what they hand out for changing, like a
+database would; query results are shared and must not be modified.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import replace
+from datetime import datetime
+from typing import Callable, Sequence
+
+from postloop.core.account import AccountConfig, parse_account
+from postloop.core.offline_writer import OfflineWriter
+from postloop.core.plan import next_local_hour
+from postloop.core.ports import AlreadyExists, ClaimRefused, MetricsBatch, OwnPost, PostMetrics
+from postloop.core.records import ArmStats, Decision, ModelVersion, Outcome, Status
+from postloop.core.x_errors import XBadRequest, XDuplicateContent
+
+
+def _copy_decision(d: Decision) -> Decision:
+    """A copy sharing nothing mutable with the original (cheaper than deepcopy for the hot path)."""
+    f, p = d.features, d.prediction
+    return replace(
+        d, parts=list(d.parts), post_ids=list(d.post_ids), candidates=[dict(c) for c in d.candidates],
+        features=replace(f, viral=dict(f.viral), quality_components=dict(f.quality_components)) if f else None,
+        prediction=replace(p) if p else None,
+    )
+
+
+class MemoryDecisionStore:
+    def __init__(self):
+        self._items: dict[tuple[str, str], Decision] = {}
+
+    def put_new(self, decision: Decision) -> None:
+        key = (decision.account_id, decision.decision_id)
+        if key in self._items:
+            raise AlreadyExists(decision.decision_id)
+        self._items[key] = _copy_decision(decision)
+
+    def get(self, account_id: str, decision_id: str) -> Decision | None:
+        d = self._items.get((account_id, decision_id))
+        return _copy_decision(d) if d else None
+
+    def claim_for_posting(self, account_id: str, decision_id: str, now: datetime) -> Decision:
+        d = self._items.get((account_id, decision_id))
+        if d is None or d.status is not Status.PLANNED:
+            status = d.status.value if d else "missing"
+            raise ClaimRefused(status, f"decision {decision_id} is {status}, not planned")
+        d.status, d.updated_at = Status.POSTING, now
+        return _copy_decision(d)
+
+    def save(self, decision: Decision) -> None:
+        self._items[(decision.account_id, decision.decision_id)] = _copy_decision(decision)
+
+    def posted_between(self, account_id: str, start: datetime, end: datetime) -> list[Decision]:
+        rows = [d for (a, _), d in self._items.items()
+                if a == account_id and d.posted_at is not None and start <= d.posted_at < end]
+        return sorted(rows, key=lambda d: (d.posted_at, d.decision_id))
+
+    def planned_between(self, account_id: str, start: datetime, end: datetime) -> list[Decision]:
+        rows = [d for (a, _), d in self._items.items() if a == account_id and start <= d.planned_at < end]
+        return sorted(rows, key=lambda d: (d.planned_at, d.decision_id))
+
+
+class MemoryOutcomeStore:
+    def __init__(self):
+        self._items: dict[tuple[str, str, int], Outcome] = {}
+
+    def put_if_absent(self, o: Outcome) -> bool:
+        key = (o.account_id, o.decision_id, o.horizon_hours)
+        if key in self._items:
+            return False
+        self._items[key] = replace(o)
+        return True
+
+    def collected_between(self, account_id: str, start: datetime, end: datetime) -> list[Outcome]:
+        rows = [o for (a, _, _), o in self._items.items() if a == account_id and start <= o.collected_at < end]
+        return sorted(rows, key=lambda o: o.collected_at)
+
+    def for_decision(self, account_id: str, decision_id: str) -> list[Outcome]:
+        return [o for (a, d, _), o in self._items.items() if a == account_id and d == decision_id]
+
+
+class MemoryArmStore:
+    def __init__(self):
+        self._arms: dict[str, list[ArmStats]] = {}
+
+    def load(self, account_id: str) -> list[ArmStats]:
+        return [replace(a) for a in self._arms.get(account_id, [])]
+
+    def replace_all(self, account_id: str, arms: Sequence[ArmStats]) -> None:
+        self._arms[account_id] = [replace(a) for a in arms]
+
+
+class MemoryModelRegistry:
+    def __init__(self):
+        self._versions: dict[str, dict[str, ModelVersion]] = {}
+
+    def put(self, model: ModelVersion) -> None:
+        self._versions.setdefault(model.account_id, {})[model.version] = model
+
+    def latest(self, account_id: str) -> ModelVersion | None:
+        versions = self._versions.get(account_id)
+        return versions[max(versions)] if versions else None
+
+
+class MemoryModelCache:
+    def __init__(self):
+        self._latest: dict[str, ModelVersion] = {}
+
+    def put_latest(self, model: ModelVersion) -> None:
+        self._latest[model.account_id] = model
+
+    def get_latest(self, account_id: str) -> ModelVersion | None:
+        return self._latest.get(account_id)
+
+
+class DirectX:
+    """The account on X, in process: posts go straight to the simulated audience."""
+
+    def __init__(self, audience, clock: Callable[[], datetime]):
+        self.audience = audience
+        self.clock = clock
+        self.posts: dict[str, dict] = {}
+        self._ids = itertools.count(1_900_000_000_000_000_000)
+        self._lock = threading.Lock()
+
+    def create_post(self, text: str, reply_to: str | None = None) -> str:
+        with self._lock:
+            if any(p["text"] == text and not p["deleted"] for p in self.posts.values()):
+                raise XDuplicateContent("duplicate content", status=403, title="Forbidden",
+                                        detail="You are not allowed to create a Tweet with duplicate content.")
+            if reply_to is not None and reply_to not in self.posts:
+                raise XBadRequest("reply to an unknown post", status=400, title="Invalid Request")
+            pid = str(next(self._ids))
+            now = self.clock()
+            self.posts[pid] = {"text": text, "created_at": now, "reply_to": reply_to, "deleted": False}
+        self.audience.on_post(pid, text, now, reply_to)
+        return pid
+
+    def create_thread(self, parts: Sequence[str]) -> list[str]:
+        ids: list[str] = []
+        for part in parts:
+            ids.append(self.create_post(part, ids[-1] if ids else None))
+        return ids
+
+    def get_metrics(self, post_ids: Sequence[str]) -> MetricsBatch:
+        batch = MetricsBatch()
+        now = self.clock()
+        for pid in dict.fromkeys(post_ids):
+            post = self.posts.get(pid)
+            if post is None or post["deleted"]:
+                batch.unavailable[pid] = "Could not find tweet with ids: [" + pid + "]."
+                continue
+            m = self.audience.metrics(pid, now)
+            batch.metrics[pid] = PostMetrics(m["impression_count"], m["like_count"], m["retweet_count"],
+                                             m["reply_count"], m["quote_count"], m["bookmark_count"])
+        return batch
+
+    def get_followers_count(self) -> int:
+        return self.audience.followers(self.clock())
+
+    def recent_own_posts(self, since: datetime) -> list[OwnPost]:
+        rows = [OwnPost(pid, p["text"], p["created_at"]) for pid, p in self.posts.items()
+                if not p["deleted"] and p["created_at"] >= since]
+        return sorted(rows, key=lambda p: p.created_at, reverse=True)
+
+
+class MemoryWiring:
+    """What `postloop.runtime.tasks` needs, all in memory."""
+
+    def __init__(self, accounts: list[dict], audience, clock: Callable[[], datetime], chooser=None):
+        self.accounts: dict[str, AccountConfig] = {}
+        for a in accounts:
+            cfg = parse_account(a)
+            self.accounts[cfg.account_id] = cfg
+        self.decisions = MemoryDecisionStore()
+        self.outcomes = MemoryOutcomeStore()
+        self.arms = MemoryArmStore()
+        self.registry = MemoryModelRegistry()
+        self.model_cache = MemoryModelCache()
+        self.writer = OfflineWriter()
+        self.x = DirectX(audience, clock)
+        self.chooser = chooser
+
+    def account(self, account_id: str) -> AccountConfig:
+        from postloop.runtime.wiring import UnknownAccount
+        try:
+            return self.accounts[account_id]
+        except KeyError:
+            raise UnknownAccount(f"account {account_id!r} is not configured") from None
+
+
+class OracleChooser:
+    """Knows the simulated truth: picks the type and hour with the highest expected engagement rate."""
+
+    name = "oracle"
+
+    def __init__(self, world):
+        self.world = world
+
+    def best(self, config: AccountConfig, now: datetime, quality: float) -> tuple[str, int, float]:
+        best = None
+        for ct in config.content_types:
+            for h in config.posting_hours:
+                at = next_local_hour(now, h, config.tz)
+                value = self.world.expected_rate(ct.name, self.world.local_hour(at), quality, at)
+                if best is None or value > best[2]:
+                    best = (ct.name, h, value)
+        return best
+
+    def __call__(self, config: AccountConfig, now: datetime, rng) -> tuple[str, int, float, float]:
+        center = self.world.scenario.params_on(self.world.day(now)).get("quality_center", 0.6)
+        name, hour, _ = self.best(config, now, center)
+        return name, hour, 1.0, 1.0
