@@ -15,7 +15,7 @@ policy got. The script writes:
 Each run's JSON is kept in `--cache` as `<scenario>-<policy>-<seed>-<days>.json` and reused on the
 next call (unless `--fresh`), so an interrupted matrix resumes where it stopped.
 
-Reproduce the docs (docs/bench/) with:
+Reproduce the docs (docs/bench/) from the repository root with:
 
     .venv/bin/python bench/run_matrix.py
 
@@ -34,7 +34,7 @@ import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -84,6 +84,30 @@ class Outcome:
     seconds: float
     cached: bool = False
     error: str = ""
+    warnings: list[tuple[str, str]] = field(default_factory=list)   # (kind, this run's detail)
+
+
+def check_result(job: Job, result: dict) -> tuple[dict, list[tuple[str, str]]]:
+    """The result labelled with the run that was asked for, and warnings where the JSON disagrees
+    with that or with itself (trace length, totals against the trace's sums).
+
+    The matrix is keyed on what was asked (`--policy oracle` is an oracle run whatever the JSON
+    calls it), so a mislabelled JSON cannot land in another policy's column. The table uses the
+    JSON's `captured` as reported; the warnings say when that and the trace disagree.
+    """
+    asked = {"scenario": job.scenario, "policy": job.policy, "seed": job.seed, "days": job.days}
+    warnings = [(f"the JSON's {k} is {result.get(k)!r}", f"{k} {result.get(k)!r}")
+                for k, v in asked.items() if result.get(k) != v]
+    trace = result["trace"]
+    if len(trace) != result.get("decisions"):   # the contract: one entry per decision point
+        warnings.append(("the trace does not have one entry per decision point",
+                         f"{len(trace)} trace entries for {result.get('decisions')} decisions"))
+    for key, name in (("expected_engagement", "expected"), ("oracle_expected_engagement", "oracle")):
+        total = sum(t[name] for t in trace)
+        if not np.isclose(total, result[key], rtol=1e-6, atol=1e-9):
+            warnings.append((f"{key} is not the sum of the trace's `{name}`",
+                             f"{key} {result[key]:.4f}, trace sum {total:.4f}"))
+    return {**result, **asked}, warnings
 
 
 def load_cached(path: Path) -> dict | None:
@@ -99,7 +123,7 @@ def run_one(job: Job, cache_dir: Path, fresh: bool) -> Outcome:
     """Run one simulation (or take it from the cache) and cache its JSON."""
     path = cache_dir / job.cache_name
     if not fresh and (cached := load_cached(path)) is not None:
-        return Outcome(job, cached, 0.0, cached=True)
+        return checked(job, cached, 0.0, cached=True)
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(var, "1")   # the runs are already parallel; one thread each
@@ -118,7 +142,16 @@ def run_one(job: Job, cache_dir: Path, fresh: bool) -> Outcome:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(result), encoding="utf-8")
     tmp.replace(path)   # atomic: an interrupted write never leaves a half file behind
-    return Outcome(job, result, seconds)
+    return checked(job, result, seconds)
+
+
+def checked(job: Job, result: dict, seconds: float, cached: bool = False) -> Outcome:
+    try:
+        labelled, warnings = check_result(job, result)
+    except (KeyError, TypeError, ValueError) as err:
+        return Outcome(job, None, seconds, cached,
+                       error=f"the JSON does not follow the contract: {type(err).__name__} {err}")
+    return Outcome(job, labelled, seconds, cached, warnings=warnings)
 
 
 def tail(text: str, lines: int = 15) -> str:
@@ -131,8 +164,9 @@ def run_matrix(jobs: list[Job], cache_dir: Path, fresh: bool, n_jobs: int) -> li
     outcomes = []
     # Each worker thread only waits on its own simulator subprocess, so n_jobs threads keep
     # n_jobs simulator processes busy.
-    with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-        futures = [pool.submit(run_one, job, cache_dir, fresh) for job in jobs]
+    pool = ThreadPoolExecutor(max_workers=n_jobs)
+    futures = [pool.submit(run_one, job, cache_dir, fresh) for job in jobs]
+    try:
         for i, future in enumerate(as_completed(futures), 1):
             out = future.result()
             outcomes.append(out)
@@ -144,6 +178,11 @@ def run_matrix(jobs: list[Job], cache_dir: Path, fresh: bool, n_jobs: int) -> li
             else:
                 when = "cached" if out.cached else f"{out.seconds:.0f} s"
                 print(f"{head}: captured {fmt(out.result.get('captured'))} ({when})", flush=True)
+                if out.warnings:
+                    print("    warning: the simulator's JSON says "
+                          + "; ".join(detail for _, detail in out.warnings), flush=True)
+    finally:
+        pool.shutdown(cancel_futures=True)   # on Ctrl-C, start no more runs
     return outcomes
 
 
@@ -199,7 +238,8 @@ def ordered(names, preferred) -> list[str]:
 # --------------------------------------------------------------------------- the table
 
 def markdown_table(summary: dict, command: str, date: str, *, days: int | None = None,
-                   failures: list[Outcome] = (), plots: dict[str, list[str]] | None = None) -> str:
+                   failures: list[Outcome] = (), warnings: list[Outcome] = (),
+                   plots: dict[str, list[str]] | None = None) -> str:
     """The results file: the command, the date, captured per policy, and postloop's verdicts."""
     scenarios = ordered(summary, SCENARIOS)
     policies = ordered({p for s in summary.values() for p in s}, POLICIES)
@@ -264,7 +304,21 @@ def markdown_table(summary: dict, command: str, date: str, *, days: int | None =
     if failures:
         lines += ["", "## Runs that failed (left out above)", ""]
         lines += [f"- {f.job.scenario} {f.job.policy} seed {f.job.seed}: "
-                  f"{f.error.splitlines()[0] if f.error else 'failed'}" for f in failures]
+                  + (" / ".join(dict.fromkeys([f.error.splitlines()[0], f.error.splitlines()[-1]]))
+                     if f.error else "failed") for f in failures]
+    if warnings:
+        lines += ["", "## Warnings about the simulator's output", "",
+                  "Results are counted under the scenario, policy and seed that were asked for.", ""]
+        groups: dict[str, list[Outcome]] = {}
+        for o in warnings:
+            for kind, _ in o.warnings:
+                groups.setdefault(kind, []).append(o)
+        for kind, outs in groups.items():
+            first = outs[0]
+            example = next(d for k, d in first.warnings if k == kind)
+            policies = ", ".join(ordered({o.job.policy for o in outs}, POLICIES))
+            lines.append(f"- {kind}: {len(outs)} run(s) ({policies}); e.g. {first.job.scenario} "
+                         f"{first.job.policy} seed {first.job.seed}: {example}")
     if plots:
         lines += ["", "## Plots", ""]
         for s in ordered(plots, SCENARIOS):
@@ -301,7 +355,7 @@ def taste_changes(trace: list[dict]) -> list[tuple[int, float]]:
 
 
 def decisions_per_day(run: dict) -> float:
-    return max(len(run["trace"]) / max(run.get("days", 1), 1), 1e-9)
+    return max((run.get("decisions") or len(run["trace"])) / max(run.get("days") or 1, 1), 1e-9)
 
 
 def plot_regret(results: list[dict], scenario: str, path: Path) -> bool:
@@ -322,10 +376,10 @@ def plot_regret(results: list[dict], scenario: str, path: Path) -> bool:
         ax.plot(x, med, color=color, lw=2.6 if policy == "postloop" else 1.6,
                 label=f"{POLICY_LABELS.get(policy, policy)}, {len(curves)} seeds")
         ax.fill_between(x, p10, p90, color=color, alpha=0.15, lw=0)
-    for i, (idx, day) in enumerate(taste_changes(any_run["trace"])):
-        ax.axvline(idx, color="#c0392b", ls="--", lw=1.2,
-                   label="the audience's tastes change" if i == 0 else None)
     per_day = decisions_per_day(any_run)
+    for i, (_, day) in enumerate(taste_changes(any_run["trace"])):
+        ax.axvline(day * per_day, color="#c0392b", ls="--", lw=1.2,
+                   label="the audience's tastes change" if i == 0 else None)
     top = ax.secondary_xaxis("top", functions=(lambda x: x / per_day, lambda d: d * per_day))
     top.set_xlabel("simulated day")
     ax.set_xlabel(f"decision number ({per_day:g} decisions a day)")
@@ -344,12 +398,17 @@ def plot_regret(results: list[dict], scenario: str, path: Path) -> bool:
 
 def arm_shares(runs: list[dict], field: str, best_field: str, days: int) -> dict:
     """Per 10-day bin: the median over seeds of each arm's share of posts, of the then-best arm's
-    share, and the best arm (the most common `best_field` among the bin's decision points)."""
+    share, and the best arm (the most common `best_field` among the bin's decision points).
+
+    A bin is `tied` when a post with another arm than the best still had the oracle's expected
+    rate: the best arm is then one of several equally good ones (as in `flat`) and is not marked.
+    """
     n_bins = max(1, -(-days // BIN_DAYS))
     arms = sorted({t[field] for r in runs for t in r["trace"] if t.get(field) is not None})
     share = {a: [[] for _ in range(n_bins)] for a in arms}
     best_share = [[] for _ in range(n_bins)]
     best_votes = [Counter() for _ in range(n_bins)]
+    tied = [False] * n_bins
     for r in runs:
         posts = [[] for _ in range(n_bins)]
         for t in r["trace"]:
@@ -357,6 +416,8 @@ def arm_shares(runs: list[dict], field: str, best_field: str, days: int) -> dict
             best_votes[b][t[best_field]] += 1
             if t.get(field) is not None:
                 posts[b].append(t)
+                if t[field] != t[best_field] and np.isclose(t["expected"], t["oracle"], rtol=1e-9, atol=0):
+                    tied[b] = True
         for b, ts in enumerate(posts):
             if not ts:
                 continue
@@ -371,8 +432,9 @@ def arm_shares(runs: list[dict], field: str, best_field: str, days: int) -> dict
     return {
         "arms": arms,
         "share": {a: med(share[a]) for a in arms},
-        "best_share": med(best_share),
-        "best": [v.most_common(1)[0][0] if v else None for v in best_votes],
+        "best_share": np.where(tied, np.nan, med(best_share)),
+        "best": [None if tie or not v else v.most_common(1)[0][0] for v, tie in zip(best_votes, tied)],
+        "tied": tied,
         "labels": [f"{b * BIN_DAYS}-{min((b + 1) * BIN_DAYS, days) - 1}" for b in range(n_bins)],
     }
 
@@ -394,6 +456,8 @@ def _heatmap(ax, data: dict, title: str, ylabel: str, fig) -> None:
     ax.set_xticks(range(len(labels)), labels)
     ax.set_yticks(range(len(arms)), [str(a).replace("_", " ") for a in arms])
     ax.set_ylabel(ylabel)
+    if any(data["tied"]):
+        title += "\n(no box where several options were equally good: nothing to learn there)"
     ax.set_title(title, fontsize=11, loc="left")
     fig.colorbar(im, ax=ax, fraction=0.025, pad=0.01, format=lambda v, _: f"{v:.0%}")
 
@@ -528,7 +592,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    command = shlex.join(["python", *([sys.argv[0]] if argv is None else ["bench/run_matrix.py"]),
+    python = os.path.relpath(sys.executable) if Path(sys.executable).absolute().is_relative_to(
+        Path.cwd()) else "python"
+    command = shlex.join([python, *([sys.argv[0]] if argv is None else ["bench/run_matrix.py"]),
                           *(sys.argv[1:] if argv is None else argv)])
     jobs = [Job(s, p, seed, args.days) for s in args.scenarios for seed in range(1, args.seeds + 1)
             for p in args.policies]
@@ -544,7 +610,9 @@ def main(argv: list[str] | None = None) -> int:
     links = {s: [os.path.relpath(p, args.table.parent) for p in ps] for s, ps in plots.items()}
     date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     args.table.write_text(markdown_table(summarise(results), command, date, days=args.days,
-                                         failures=failures, plots=links), encoding="utf-8")
+                                         failures=failures, plots=links,
+                                         warnings=[o for o in outcomes if o.warnings]),
+                          encoding="utf-8")
     print(f"wrote {args.table} and {sum(len(p) for p in plots.values())} plots in {args.out}")
     if failures:
         print(f"{len(failures)} of {len(jobs)} runs failed", file=sys.stderr)

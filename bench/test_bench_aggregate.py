@@ -165,3 +165,41 @@ def test_plots_write_png_files(tmp_path):
     for name in names:
         data = (tmp_path / name).read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 5000
+
+
+def test_results_are_keyed_on_the_run_asked_for(tmp_path):
+    job = rm.Job("stationary", "oracle", 1, 20)
+    mislabelled = fake_run("stationary", "postloop", 1, 1.0)   # an oracle run that calls itself postloop
+    (tmp_path / job.cache_name).write_text(json.dumps(mislabelled))
+    out = rm.run_one(job, tmp_path, fresh=False)
+    assert out.result["policy"] == "oracle"
+    assert out.warnings == [("the JSON's policy is 'postloop'", "policy 'postloop'")]
+    summary = rm.summarise([out.result])
+    assert "oracle" in summary["stationary"] and "postloop" not in summary["stationary"]
+    md = rm.markdown_table(summary, "cmd", "2026-02-01", warnings=[out])
+    assert "- the JSON's policy is 'postloop': 1 run(s) (oracle)" in md
+
+
+def test_a_trace_that_disagrees_with_the_totals_is_flagged():
+    run = fake_run("drift", "postloop", 1, 0.9)
+    run["trace"] = run["trace"][:-1]
+    _, warnings = rm.check_result(rm.Job("drift", "postloop", 1, 20), run)
+    kinds = [k for k, _ in warnings]
+    assert kinds == ["the trace does not have one entry per decision point",
+                     "expected_engagement is not the sum of the trace's `expected`",
+                     "oracle_expected_engagement is not the sum of the trace's `oracle`"]
+    _, clean = rm.check_result(rm.Job("drift", "postloop", 1, 20), fake_run("drift", "postloop", 1, 0.9))
+    assert clean == []
+
+
+def test_best_arm_is_not_marked_when_all_arms_are_equally_good():
+    def entry(day, ctype, expected):
+        return {"day": day, "content_type": ctype, "hour": 9, "expected": expected, "oracle": 0.04,
+                "best_content_type": "question", "best_hour": 9}
+    flat = {"days": 20, "trace": [entry(0, "question", 0.04), entry(1, "hot_take", 0.04),
+                                  entry(12, "question", 0.04), entry(13, "hot_take", 0.03)]}
+    types = rm.arm_shares([flat], "content_type", "best_content_type", 20)
+    assert types["tied"] == [True, False]     # days 0-9: hot take did as well as the "best" question
+    assert types["best"] == [None, "question"]
+    assert types["share"]["hot_take"].tolist() == [0.5, 0.5]
+    assert types["best_share"][1] == 0.5

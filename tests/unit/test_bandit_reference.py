@@ -198,4 +198,5 @@ def test_ucb1_makes_the_same_pick_as_mabwiser_at_every_step(batch):
 def test_tuned_is_at_least_as_good_as_ucb1(batch):
     tuned = metrics("ours-tuned", OURS_SEEDS, batch)["regret"]
     ucb1 = metrics("ours-ucb1", OURS_SEEDS, batch)["regret"]
-    assert tuned.mean() <= ucb1.mean(), (f"mean regret: tuned {mean_se(tuned)}, ucb1 {mean_se(ucb1)}")
+    assert tuned.mean() <= ucb1.mean(), ("mean regret: tuned {:.2f} ± {:.2f}, ucb1 {:.2f} ± {:.2f}"
+                                         .format(*mean_se(tuned), *mean_se(ucb1)))

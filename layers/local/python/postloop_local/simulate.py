@@ -69,13 +69,15 @@ class SimResult:
     plan_ids: list[str] = field(default_factory=list)
     trace: list[dict] = field(default_factory=list)
 
+    # Sums over the decisions taken: those that posted. A rejection (the gate
+    # said no) is reported in `statuses`, not counted as a zero here.
     @property
     def expected_engagement(self) -> float:
-        return sum(r["expected"] for r in self.trace)
+        return sum(r["expected"] for r in self.trace if r["status"] == "posted")
 
     @property
     def oracle_expected_engagement(self) -> float:
-        return sum(r["oracle"] for r in self.trace)
+        return sum(r["oracle"] for r in self.trace if r["status"] == "posted")
 
     @property
     def captured(self) -> float:

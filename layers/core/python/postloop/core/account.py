@@ -48,6 +48,10 @@ class Learning:
     success: str | float = "relative"   # "relative" (above the window's mean rate) or an absolute rate
     exploration: float = 0.03
     ucb_variant: str = "tuned"
+    # How type and hour are chosen: "bandits" (Thompson sampling for the type, UCB
+    # for the hour) or "pooled" (Thompson sampling on the engagement model's
+    # posterior over type, hour and quality together; bandits until a model exists).
+    decider: str = "bandits"
 
 
 @dataclass(frozen=True)
@@ -174,7 +178,7 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
     ln = _typed(d.get("learning", {}), dict, f"{where}.learning")
     lw = f"{where}.learning"
     _known_keys(ln, {"window_days", "half_life_days", "min_samples", "holdout_fraction", "ridge_alpha", "logistic_c", "success",
-                     "exploration", "ucb_variant"}, lw)
+                     "exploration", "ucb_variant", "decider"}, lw)
     success = ln.get("success", "relative")
     if not (success == "relative" or (isinstance(success, (int, float)) and not isinstance(success, bool)
                                       and 0 < success < 1)):
@@ -194,7 +198,10 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
         success=success,
         exploration=_typed(ln.get("exploration", 0.03), float, f"{lw}.exploration"),
         ucb_variant=_typed(ln.get("ucb_variant", "tuned"), str, f"{lw}.ucb_variant"),
+        decider=_typed(ln.get("decider", "bandits"), str, f"{lw}.decider"),
     )
+    if learning.decider not in ("bandits", "pooled"):
+        raise ConfigError(f"{lw}.decider: 'bandits' or 'pooled', got {learning.decider!r}")
     if learning.window_days < 1:
         raise ConfigError(f"{lw}.window_days: must be at least 1")
     if learning.min_samples < 4:

@@ -171,7 +171,7 @@ def _split(n: int, holdout_fraction: float) -> int:
     return n - max(1, int(round(n * holdout_fraction)))
 
 
-def fit_engagement(config: AccountConfig, samples: list[Sample]) -> dict:
+def fit_engagement(config: AccountConfig, samples: list[Sample], now: datetime | None = None) -> dict:
     names = engagement_feature_names([c.name for c in config.content_types], config.posting_hours)
     n = len(samples)
     out: dict = {"kind": "ridge", "features": names, "alpha": config.learning.ridge_alpha, "n": n,
@@ -191,8 +191,12 @@ def fit_engagement(config: AccountConfig, samples: list[Sample]) -> dict:
         "r2": r2(y[cut:], pred), "mae": mae(y[cut:], pred), "baseline_mae": mae(y[cut:], baseline),
         "mse": float(np.mean((y[cut:] - pred) ** 2)), "baseline_mse": float(np.mean((y[cut:] - baseline) ** 2)),
     })
-    full = fit_ridge(X, y, alpha=config.learning.ridge_alpha)
-    out.update({"coef": full.coef.tolist(), "intercept": full.intercept, "noise_var": full.noise_var})
+    # The final fit uses every sample, weighted by age when the account sets a
+    # half-life; its posterior (precision, noise) is what the pooled decider samples.
+    weights = age_weights(samples, now, config.learning.half_life_days) if now else None
+    full = fit_ridge(X, y, alpha=config.learning.ridge_alpha, sample_weight=weights)
+    out.update({"coef": full.coef.tolist(), "intercept": full.intercept, "noise_var": full.noise_var,
+                "precision": full.precision.tolist()})
     if n < config.learning.min_samples:
         out["reason"] = f"{n} settled posts, fewer than min_samples={config.learning.min_samples}"
     elif not out["mse"] < out["baseline_mse"]:
@@ -260,7 +264,7 @@ def learn(config: AccountConfig, now: datetime, deps: LearnDeps) -> LearnResult:
         notes.append("no new settled data since the latest model; kept it")
     else:
         payload = {
-            "engagement": fit_engagement(config, samples),
+            "engagement": fit_engagement(config, samples, now),
             "follow": fit_follow(config, samples),
             "data_digest": digest,
             "window": {"days": config.learning.window_days, "end": now.isoformat(), "samples": len(samples)},

@@ -23,7 +23,7 @@ from postloop.core.ports import (
     WriteRequest,
     Writer,
 )
-from postloop.core.predictor import predict
+from postloop.core.predictor import engagement_vector, predict
 from postloop.core.quality import score_quality
 from postloop.core.records import (
     SETTLED_HORIZON_HOURS,
@@ -97,11 +97,44 @@ def next_local_hour(now: datetime, hour: int, tz) -> datetime:
     return candidate.astimezone(now.tzinfo)
 
 
-def choose_arms(config: AccountConfig, decisions: DecisionStore, arms: ArmStore, now: datetime,
-                rng: np.random.Generator):
-    """Content type by Thompson sampling, hour by UCB; returns (type, hour, type_p, hour_p, policy)."""
+def choose_pooled(config: AccountConfig, model: ModelVersion, rng: np.random.Generator,
+                  mc_draws: int = 1000) -> tuple[str, int, float, float]:
+    """Thompson sampling on the engagement model's posterior: type and hour chosen together.
+
+    One draw of the coefficients from N(coef, noise_var · precision⁻¹) scores
+    every (type, hour) pair; the best pair is posted. Type and hour add up in
+    the model, so every post informs both (two separate bandits cannot share
+    that). Returns P(type) and P(hour | type) as the propensities.
+    """
+    eng = model.payload["engagement"]
+    names = eng["features"]
     types = [c.name for c in config.content_types]
     hours = list(config.posting_hours)
+    pairs = [(t, h) for t in types for h in hours]
+    neutral = Features(quality=0.0, novelty=0.0, expertise=0.0)
+    grid = np.array([engagement_vector(names, neutral, t, h) for t, h in pairs])
+    mean = np.asarray(eng["coef"], dtype=float)
+    cov = eng["noise_var"] * np.linalg.inv(np.asarray(eng["precision"], dtype=float))
+    chol = np.linalg.cholesky(cov + 1e-18 * np.eye(len(mean)))
+    draws = mean + rng.standard_normal((mc_draws + 1, len(mean))) @ chol.T
+    scores = draws @ grid.T
+    eps = config.learning.exploration
+    index = int(rng.integers(len(pairs))) if rng.random() < eps else int(np.argmax(scores[0]))
+    share = np.bincount(np.argmax(scores[1:], axis=1), minlength=len(pairs)) / mc_draws
+    joint = (1 - eps) * share + eps / len(pairs)
+    t, h = pairs[index]
+    type_p = float(sum(joint[i] for i, (tt, _) in enumerate(pairs) if tt == t))
+    return t, h, type_p, float(joint[index] / type_p)
+
+
+def choose_arms(config: AccountConfig, decisions: DecisionStore, arms: ArmStore, now: datetime,
+                rng: np.random.Generator, model: ModelVersion | None = None):
+    """Content type and hour by the account's policy; returns (type, hour, type_p, hour_p)."""
+    types = [c.name for c in config.content_types]
+    hours = list(config.posting_hours)
+    if (config.policy == "postloop" and config.learning.decider == "pooled" and model is not None
+            and (model.payload.get("engagement") or {}).get("precision") is not None):
+        return choose_pooled(config, model, rng)
     if config.policy == "random":
         return (types[int(rng.integers(len(types)))], hours[int(rng.integers(len(hours)))],
                 1.0 / len(types), 1.0 / len(hours))
@@ -157,12 +190,13 @@ def plan(config: AccountConfig, scheduled_time: datetime, deps: PlanDeps) -> Dec
         return existing
 
     rng = np.random.default_rng(_seed(decision_id, "policy"))
+    lookup = load_model(config.account_id, deps)
     if deps.chooser is not None:
         content_type, hour, type_p, hour_p = deps.chooser(config, now, rng)
     else:
-        content_type, hour, type_p, hour_p = choose_arms(config, deps.decisions, deps.arms, now, rng)
+        content_type, hour, type_p, hour_p = choose_arms(config, deps.decisions, deps.arms, now, rng,
+                                                         lookup.model)
     ct = config.content_type(content_type)
-    lookup = load_model(config.account_id, deps)
 
     recent = [
         " ".join(d.parts)
