@@ -87,6 +87,16 @@ class Outcome:
     warnings: list[tuple[str, str]] = field(default_factory=list)   # (kind, this run's detail)
 
 
+# The decisions the totals count: posted ones and failed ones (a zero for the policy).
+# Rejected decisions, and those whose posting time fell after the run's end, are in
+# the trace but not in the totals (the simulator's contract).
+COUNTED_STATUSES = ("posted", "failed")
+
+
+def counted(trace: list[dict]) -> list[dict]:
+    return [t for t in trace if t.get("status", "posted") in COUNTED_STATUSES]
+
+
 def check_result(job: Job, result: dict) -> tuple[dict, list[tuple[str, str]]]:
     """The result labelled with the run that was asked for, and warnings where the JSON disagrees
     with that or with itself (trace length, totals against the trace's sums).
@@ -103,7 +113,7 @@ def check_result(job: Job, result: dict) -> tuple[dict, list[tuple[str, str]]]:
         warnings.append(("the trace does not have one entry per decision point",
                          f"{len(trace)} trace entries for {result.get('decisions')} decisions"))
     for key, name in (("expected_engagement", "expected"), ("oracle_expected_engagement", "oracle")):
-        total = sum(t[name] for t in trace)
+        total = sum(t[name] for t in counted(trace))
         if not np.isclose(total, result[key], rtol=1e-6, atol=1e-9):
             warnings.append((f"{key} is not the sum of the trace's `{name}`",
                              f"{key} {result[key]:.4f}, trace sum {total:.4f}"))
@@ -255,7 +265,7 @@ def markdown_table(summary: dict, command: str, date: str, *, days: int | None =
         "",
         "`captured` is the sum over decision points of the true expected engagement rate of what a "
         "policy posted, divided by the same sum for the best action at each point (the oracle's). "
-        "1.000 means it always chose the best; skipped decision points count as 0."
+        "1.000 means it always chose the best; decision points that posted nothing count as 0 if the post failed; rejected decisions and those still waiting for their posting time at the end are left out of both sums."
         + (f" Each run is {days} simulated days." if days else ""),
         "",
         "## Captured, by scenario and policy",
@@ -344,14 +354,10 @@ def by_policy(results: list[dict], scenario: str) -> dict[str, list[dict]]:
     return out
 
 
-def taste_changes(trace: list[dict]) -> list[tuple[int, float]]:
-    """(decision index, day) where the scenario's best content type or best hour changes."""
-    changes = []
-    for i in range(1, len(trace)):
-        a, b = trace[i - 1], trace[i]
-        if (a["best_content_type"], a["best_hour"]) != (b["best_content_type"], b["best_hour"]):
-            changes.append((i, float(b["day"])))
-    return changes
+def taste_changes(trace: list[dict]) -> list[int]:
+    """The days on which the scenario's best content type or best hour changes."""
+    return [b["day"] for a, b in zip(trace, trace[1:])
+            if (a["best_content_type"], a["best_hour"]) != (b["best_content_type"], b["best_hour"])]
 
 
 def decisions_per_day(run: dict) -> float:
@@ -367,7 +373,7 @@ def plot_regret(results: list[dict], scenario: str, path: Path) -> bool:
     fig, ax = plt.subplots(figsize=(10, 6), dpi=110)
     any_run = next(iter(runs.values()))[0]
     for policy in ordered(runs, POLICIES):
-        curves = [np.cumsum([t["oracle"] - t["expected"] for t in r["trace"]]) for r in runs[policy]]
+        curves = [np.cumsum([t["oracle"] - t["expected"] for t in counted(r["trace"])]) for r in runs[policy]]
         n = min(len(c) for c in curves)
         stack = np.array([c[:n] for c in curves])
         x = np.arange(1, n + 1)
@@ -377,7 +383,7 @@ def plot_regret(results: list[dict], scenario: str, path: Path) -> bool:
                 label=f"{POLICY_LABELS.get(policy, policy)}, {len(curves)} seeds")
         ax.fill_between(x, p10, p90, color=color, alpha=0.15, lw=0)
     per_day = decisions_per_day(any_run)
-    for i, (_, day) in enumerate(taste_changes(any_run["trace"])):
+    for i, day in enumerate(taste_changes(any_run["trace"])):
         ax.axvline(day * per_day, color="#c0392b", ls="--", lw=1.2,
                    label="the audience's tastes change" if i == 0 else None)
     top = ax.secondary_xaxis("top", functions=(lambda x: x / per_day, lambda d: d * per_day))
@@ -553,16 +559,25 @@ def plot_predicted_vs_actual(results: list[dict], scenario: str, path: Path,
     return True
 
 
-def write_plots(results: list[dict], out_dir: Path) -> dict[str, list[Path]]:
-    """All plots for every scenario that has results; {scenario: [files written]}."""
+def write_plots(results: list[dict], out_dir: Path, errors: list[str] | None = None) -> dict[str, list[Path]]:
+    """All plots for every scenario that has results; {scenario: [files written]}.
+
+    A plot that fails is reported (and added to `errors`) without stopping the others.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, list[Path]] = {}
     for scenario in ordered({r["scenario"] for r in results}, SCENARIOS):
         for suffix, plot in (("regret", plot_regret), ("arms", plot_arms),
                              ("predicted-vs-actual", plot_predicted_vs_actual)):
             path = out_dir / f"{scenario}-{suffix}.png"
-            if plot(results, scenario, path):
-                written.setdefault(scenario, []).append(path)
+            try:
+                if plot(results, scenario, path):
+                    written.setdefault(scenario, []).append(path)
+            except Exception as err:  # noqa: BLE001 - one bad plot must not lose the table
+                message = f"plot {path.name} failed: {type(err).__name__}: {err}"
+                print(message, file=sys.stderr)
+                if errors is not None:
+                    errors.append(message)
     return written
 
 
@@ -590,12 +605,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def reproduce_command(argv: list[str] | None) -> str:
+    """The command line of this call, as written at the top of the table."""
+    exe = Path(sys.executable)
+    python = os.path.relpath(exe) if exe.absolute().is_relative_to(Path.cwd()) else "python"
+    if argv is None:
+        return shlex.join([python, sys.argv[0], *sys.argv[1:]])
+    return shlex.join([python, "bench/run_matrix.py", *argv])
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    python = os.path.relpath(sys.executable) if Path(sys.executable).absolute().is_relative_to(
-        Path.cwd()) else "python"
-    command = shlex.join([python, *([sys.argv[0]] if argv is None else ["bench/run_matrix.py"]),
-                          *(sys.argv[1:] if argv is None else argv)])
+    command = reproduce_command(argv)
     jobs = [Job(s, p, seed, args.days) for s in args.scenarios for seed in range(1, args.seeds + 1)
             for p in args.policies]
     print(f"{len(jobs)} runs: {len(args.scenarios)} scenarios x {len(args.policies)} policies x "
@@ -605,7 +626,8 @@ def main(argv: list[str] | None = None) -> int:
     failures = sorted((o for o in outcomes if o.result is None),
                       key=lambda o: (o.job.scenario, o.job.policy, o.job.seed))
 
-    plots = write_plots(results, args.out) if results else {}
+    plot_errors: list[str] = []
+    plots = write_plots(results, args.out, plot_errors) if results else {}
     args.table.parent.mkdir(parents=True, exist_ok=True)
     links = {s: [os.path.relpath(p, args.table.parent) for p in ps] for s, ps in plots.items()}
     date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
@@ -616,8 +638,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {args.table} and {sum(len(p) for p in plots.values())} plots in {args.out}")
     if failures:
         print(f"{len(failures)} of {len(jobs)} runs failed", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if failures or plot_errors else 0
 
 
 if __name__ == "__main__":

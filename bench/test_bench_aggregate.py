@@ -31,18 +31,15 @@ def fake_run(scenario: str, policy: str, seed: int, captured: float, days: int =
         expected = oracle * captured if posted else 0.0
         trace.append({
             "decision_id": f"d{i}", "time": f"2026-01-{5 + day % 20:02d}T{7 + i % per_day * 4:02d}:00:00Z",
-            "day": day, "status": "posted" if posted else "skipped", "content_type": ctype,
+            "day": day, "status": "posted" if posted else "rejected", "content_type": ctype,
             "hour": hour, "quality": 0.6 if posted else None, "expected": expected, "oracle": oracle,
             "best_content_type": best_type, "best_hour": best_hour,
             "predicted": 0.04 + 0.001 * (i % 5) if posted else None,
             "realised": 0.035 + 0.002 * ((i * seed) % 7) if posted and i > 2 else None,
         })
-    # scale what was posted so that the skipped decision points (which count as 0) are made up for
-    scale = len(trace) / sum(t["content_type"] is not None for t in trace)
-    for t in trace:
-        t["expected"] *= scale
-    exp = sum(t["expected"] for t in trace)
-    orc = sum(t["oracle"] for t in trace)
+    # rejected decision points are in the trace but not in the totals (the simulator's contract)
+    exp = sum(t["expected"] for t in rm.counted(trace))
+    orc = sum(t["oracle"] for t in rm.counted(trace))
     return {"policy": policy, "scenario": scenario, "seed": seed, "days": days,
             "decisions": len(trace), "posted": sum(t["content_type"] is not None for t in trace),
             "expected_engagement": exp, "oracle_expected_engagement": orc, "captured": exp / orc,

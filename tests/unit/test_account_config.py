@@ -27,7 +27,7 @@ def test_shipped_demo_parses(demo):
     assert cfg.posting_hours == (7, 9, 11, 13, 15, 17, 19, 21)
     assert cfg.thresholds.engagement_rate == 0.02
     assert cfg.thresholds.follow_probability == 0.3
-    assert cfg.learning.window_days == 42
+    assert cfg.learning.window_days == 56
     assert cfg.learning.success == "relative"
     # Fields the file leaves out take their defaults.
     assert cfg.learning.ridge_alpha == 1.0

@@ -11,7 +11,9 @@ from postloop.core.records import Decision, Features, Outcome, Status
 NOW = datetime(2026, 1, 20, 6, 0, tzinfo=timezone.utc)
 
 
-def _config(success="relative"):
+def _config(success="relative", half_life_days=None):
+    # No decay by default here: these tests check the counting itself; the
+    # half-life weights have their own test below.
     return parse_account({
         "account_id": "acct",
         "handle": "h",
@@ -22,7 +24,7 @@ def _config(success="relative"):
         "content_types": [{"name": "fact", "prompt": "x"}, {"name": "question", "prompt": "x"},
                           {"name": "thread", "prompt": "x", "thread": True}],
         "posting_hours": [9, 13, 21],
-        "learning": {"success": success},
+        "learning": {"success": success, "half_life_days": half_life_days},
     })
 
 

@@ -69,15 +69,16 @@ class SimResult:
     plan_ids: list[str] = field(default_factory=list)
     trace: list[dict] = field(default_factory=list)
 
-    # Sums over the decisions taken: those that posted. A rejection (the gate
-    # said no) is reported in `statuses`, not counted as a zero here.
+    # Sums over the decisions taken: posted ones, and failed ones (a zero for
+    # the policy). Rejections (the gate said no) and decisions whose posting
+    # time lies after the run's end are in the trace but not in the sums.
     @property
     def expected_engagement(self) -> float:
-        return sum(r["expected"] for r in self.trace if r["status"] == "posted")
+        return sum(r["expected"] for r in self.trace if r["status"] in COUNTED)
 
     @property
     def oracle_expected_engagement(self) -> float:
-        return sum(r["oracle"] for r in self.trace if r["status"] == "posted")
+        return sum(r["oracle"] for r in self.trace if r["status"] in COUNTED)
 
     @property
     def captured(self) -> float:
@@ -114,6 +115,7 @@ def plan_times(start: datetime, days: int, posts_per_day: int, tz: ZoneInfo) -> 
 
 
 POLICIES = ("postloop", "oracle", "random", "fixed", "seed-naive")
+COUNTED = ("posted", "failed")
 BACKENDS = ("embedded", "memory")
 
 
@@ -139,15 +141,20 @@ def run(scenario: Scenario, *, days: int, seed: int, policy: str | None = None,
     chooser = OracleChooser(world) if policy == "oracle" else None
     if backend == "memory":
         mw = MemoryWiring([account], world, clock.now, chooser=chooser)
-        return run_in(None, world, clock, scenario, account, start, days, progress=progress,
-                      call=lambda fn, event: TASKS[fn](event, mw), stores=(mw.decisions, mw.outcomes),
-                      backend_name="in-memory adapters (same core tasks, no AWS or HTTP)",
-                      writer="offline (deterministic, no key needed)")
-    with LocalBackends([account], world, clock.now, use_redis_server=use_redis_server) as backends:
-        if chooser is not None:
+        mw.rng_salt = f"seed-{seed}"
+        result = run_in(None, world, clock, scenario, account, start, days, progress=progress,
+                        call=lambda fn, event: TASKS[fn](event, mw), stores=(mw.decisions, mw.outcomes),
+                        backend_name="in-memory adapters (same core tasks, no AWS or HTTP)",
+                        writer="offline (deterministic, no key needed)")
+    else:
+        with LocalBackends([account], world, clock.now, use_redis_server=use_redis_server) as backends:
             from postloop.runtime import wiring
             wiring.current().chooser = chooser
-        return run_in(backends, world, clock, scenario, account, start, days, progress=progress)
+            wiring.current().rng_salt = f"seed-{seed}"
+            result = run_in(backends, world, clock, scenario, account, start, days, progress=progress)
+    if chooser is not None:
+        result.policy = chooser.name
+    return result
 
 
 def run_in(backends: LocalBackends | None, world: World, clock: SimClock, scenario: Scenario, account: dict,
@@ -218,8 +225,6 @@ def _trace(result: SimResult, decisions, world: World, account: dict, posts_by_d
     rows = []
     for decision_id in result.plan_ids:
         d = decisions.get(account["account_id"], decision_id)
-        if d.status.value in ("planned", "awaiting_approval"):
-            continue  # its posting time lies after the run's end: not a decision taken
         quality = d.features.quality if d.features else world.scenario.params_on(
             world.day(d.planned_at)).get("quality_center", 0.6)
         best_type, best_hour, best_value = oracle.best(config, d.planned_at, quality)

@@ -39,19 +39,22 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Learning:
-    window_days: int = 7
-    half_life_days: float | None = None  # weight of a settled post halves every this many days; None: no decay
+    # Defaults chosen by the benchmark (docs/benchmarks.md): a long window read
+    # with a 21-day half-life, the pooled decider with a narrowed posterior.
+    window_days: int = 56
+    half_life_days: float | None = 21.0  # weight of a settled post halves every this many days; None: no decay
     min_samples: int = 30          # settled posts before a model may gate
     holdout_fraction: float = 0.25  # the newest share of the window, for held-out metrics
     ridge_alpha: float = 1.0
     logistic_c: float = 1.0
     success: str | float = "relative"   # "relative" (above the window's mean rate) or an absolute rate
-    exploration: float = 0.03
+    exploration: float = 0.02
     ucb_variant: str = "tuned"
     # How type and hour are chosen: "bandits" (Thompson sampling for the type, UCB
     # for the hour) or "pooled" (Thompson sampling on the engagement model's
     # posterior over type, hour and quality together; bandits until a model exists).
-    decider: str = "bandits"
+    decider: str = "pooled"
+    posterior_scale: float = 0.3   # pooled: multiplies the posterior's covariance (< 1 explores less)
 
 
 @dataclass(frozen=True)
@@ -178,28 +181,31 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
     ln = _typed(d.get("learning", {}), dict, f"{where}.learning")
     lw = f"{where}.learning"
     _known_keys(ln, {"window_days", "half_life_days", "min_samples", "holdout_fraction", "ridge_alpha", "logistic_c", "success",
-                     "exploration", "ucb_variant", "decider"}, lw)
+                     "exploration", "ucb_variant", "decider", "posterior_scale"}, lw)
     success = ln.get("success", "relative")
     if not (success == "relative" or (isinstance(success, (int, float)) and not isinstance(success, bool)
                                       and 0 < success < 1)):
         raise ConfigError(f"{lw}.success: 'relative' or an engagement rate in (0, 1), got {success!r}")
-    half_life = ln.get("half_life_days")
+    half_life = ln.get("half_life_days", 21.0)
     if half_life is not None:
         half_life = _typed(half_life, float, f"{lw}.half_life_days")
         if half_life <= 0:
             raise ConfigError(f"{lw}.half_life_days: must be > 0 (or null for no decay)")
     learning = Learning(
-        window_days=_typed(ln.get("window_days", 7), int, f"{lw}.window_days"),
+        window_days=_typed(ln.get("window_days", 56), int, f"{lw}.window_days"),
         half_life_days=half_life,
         min_samples=_typed(ln.get("min_samples", 30), int, f"{lw}.min_samples"),
         holdout_fraction=_typed(ln.get("holdout_fraction", 0.25), float, f"{lw}.holdout_fraction"),
         ridge_alpha=_typed(ln.get("ridge_alpha", 1.0), float, f"{lw}.ridge_alpha"),
         logistic_c=_typed(ln.get("logistic_c", 1.0), float, f"{lw}.logistic_c"),
         success=success,
-        exploration=_typed(ln.get("exploration", 0.03), float, f"{lw}.exploration"),
+        exploration=_typed(ln.get("exploration", 0.02), float, f"{lw}.exploration"),
         ucb_variant=_typed(ln.get("ucb_variant", "tuned"), str, f"{lw}.ucb_variant"),
-        decider=_typed(ln.get("decider", "bandits"), str, f"{lw}.decider"),
+        decider=_typed(ln.get("decider", "pooled"), str, f"{lw}.decider"),
+        posterior_scale=_typed(ln.get("posterior_scale", 0.3), float, f"{lw}.posterior_scale"),
     )
+    if not 0 < learning.posterior_scale <= 10:
+        raise ConfigError(f"{lw}.posterior_scale: must lie in (0, 10]")
     if learning.decider not in ("bandits", "pooled"):
         raise ConfigError(f"{lw}.decider: 'bandits' or 'pooled', got {learning.decider!r}")
     if learning.window_days < 1:

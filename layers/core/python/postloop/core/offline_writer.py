@@ -103,6 +103,13 @@ _PLAIN_ADVICE = (
     "Start here: {action}.",
     "{Example} told me to {action}.",
 )
+_RECAPS = (
+    "Recap: {topic}, {k} posts a week, {pct}% better in {dur}.",
+    "{Topic} in one line: {action}, and expect {result}.",
+    "The {pct}% rule for {topic}: {action}.",
+    "Short version: {action} for {dur}.",
+)
+
 _WRAP_UPS = (
     "That's the whole playbook for {topic}.",
     "Pick one of these and try it this week.",
@@ -355,7 +362,12 @@ class OfflineWriter:
                 point = [ctx.finding(), ctx.reason()] if ctx.chance(ctx.craft) else _body(ctx, 2)
                 parts.append(" ".join(point))
         if len(parts) < 5:  # 2–4 parts so far, so the thread has 3–5
-            parts.append(closer or ctx.fill(ctx.pick(_WRAP_UPS)))
+            ending = closer or ctx.fill(ctx.pick(_WRAP_UPS))
+            if len(ending) < 60:
+                # A bare sign-off ("Bookmark this.") would repeat word for word across
+                # threads, and X refuses a reply that duplicates a live post.
+                ending = ctx.fill(ctx.pick(_RECAPS)) + " " + ending
+            parts.append(ending.strip())
         n = len(parts)
         if ctx.chance(ctx.craft):
             parts = [f"{i}/{n} {p}" for i, p in enumerate(parts, start=1)]

@@ -38,7 +38,9 @@ from postloop.core.records import (
 from postloop.core.thompson import choose_beta
 from postloop.core.ucb import choose_ucb
 
-RECENT_DAYS = 7
+# Drafts are compared with the account's posts of the last 30 days: X refuses
+# an exact repeat of a live post, and readers notice near-repeats for longer than a week.
+RECENT_DAYS = 30
 
 
 class Chooser(Protocol):
@@ -58,6 +60,7 @@ class PlanDeps:
     registry: ModelRegistry
     cache: ModelCache | None
     chooser: Chooser | None = None   # None: the account's configured policy
+    rng_salt: str = ""   # varies the policy's random draws between simulated seeds; "" in production
 
 
 @dataclass
@@ -82,6 +85,10 @@ def load_model(account_id: str, deps: PlanDeps) -> ModelLookup:
             pass
     model = deps.registry.latest(account_id)
     return ModelLookup(model, "durable" if model else "none")
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.split()).casefold()
 
 
 def _seed(decision_id: str, salt: str) -> int:
@@ -114,7 +121,8 @@ def choose_pooled(config: AccountConfig, model: ModelVersion, rng: np.random.Gen
     neutral = Features(quality=0.0, novelty=0.0, expertise=0.0)
     grid = np.array([engagement_vector(names, neutral, t, h) for t, h in pairs])
     mean = np.asarray(eng["coef"], dtype=float)
-    cov = eng["noise_var"] * np.linalg.inv(np.asarray(eng["precision"], dtype=float))
+    cov = (config.learning.posterior_scale * eng["noise_var"]
+           * np.linalg.inv(np.asarray(eng["precision"], dtype=float)))
     chol = np.linalg.cholesky(cov + 1e-18 * np.eye(len(mean)))
     draws = mean + rng.standard_normal((mc_draws + 1, len(mean))) @ chol.T
     scores = draws @ grid.T
@@ -189,7 +197,7 @@ def plan(config: AccountConfig, scheduled_time: datetime, deps: PlanDeps) -> Dec
     if existing is not None:
         return existing
 
-    rng = np.random.default_rng(_seed(decision_id, "policy"))
+    rng = np.random.default_rng(_seed(decision_id, "policy" + deps.rng_salt))
     lookup = load_model(config.account_id, deps)
     if deps.chooser is not None:
         content_type, hour, type_p, hour_p = deps.chooser(config, now, rng)
@@ -198,10 +206,11 @@ def plan(config: AccountConfig, scheduled_time: datetime, deps: PlanDeps) -> Dec
                                                          lookup.model)
     ct = config.content_type(content_type)
 
-    recent = [
-        " ".join(d.parts)
-        for d in deps.decisions.posted_between(config.account_id, now - timedelta(days=RECENT_DAYS), now)
-    ]
+    recent_posts = deps.decisions.posted_between(config.account_id, now - timedelta(days=RECENT_DAYS), now)
+    recent = [" ".join(d.parts) for d in recent_posts]
+    # X refuses a part that repeats a live post word for word, even inside a
+    # thread that is new as a whole: such drafts are rejected before they cost a post.
+    recent_parts = {_normal(part) for d in recent_posts for part in d.parts}
     scored = []
     for i in range(config.max_candidates):
         draft = deps.writer.write(WriteRequest(
@@ -220,6 +229,9 @@ def plan(config: AccountConfig, scheduled_time: datetime, deps: PlanDeps) -> Dec
         problems = list(quality.problems)
         if f.novelty < config.min_novelty:
             problems.append(f"near-duplicate of a recent post (novelty {f.novelty:.2f})")
+        repeated = [i for i, part in enumerate(draft.parts) if _normal(part) in recent_parts]
+        if repeated:
+            problems.append(f"part {repeated[0] + 1} repeats a recent post word for word")
         scored.append((draft, f, predict(lookup.model, f, content_type, hour), problems))
 
     def rank(item):

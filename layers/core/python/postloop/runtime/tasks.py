@@ -21,7 +21,7 @@ def plan_task(event, w) -> dict:
     e = parse_scheduled(event, "plan")
     config = w.account(e.account_id)
     deps = PlanDeps(w.decisions, w.arms, w.writer, w.registry, w.model_cache,
-                    chooser=getattr(w, "chooser", None))
+                    chooser=getattr(w, "chooser", None), rng_salt=getattr(w, "rng_salt", ""))
     d = plan(config, e.scheduled_time, deps)
     p = d.prediction
     return {
