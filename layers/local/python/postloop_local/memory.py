@@ -18,7 +18,7 @@ from postloop.core.offline_writer import OfflineWriter
 from postloop.core.plan import next_local_hour
 from postloop.core.ports import AlreadyExists, ClaimRefused, MetricsBatch, OwnPost, PostMetrics
 from postloop.core.records import ArmStats, Decision, ModelVersion, Outcome, Status
-from postloop.core.x_errors import XBadRequest, XDuplicateContent
+from postloop.core.x_errors import ThreadPartiallyPublished, XApiError, XBadRequest, XDuplicateContent
 
 
 def _copy_decision(d: Decision) -> Decision:
@@ -143,9 +143,15 @@ class DirectX:
         return pid
 
     def create_thread(self, parts: Sequence[str]) -> list[str]:
+        """Like the real client: a refused later part reports what was already published."""
         ids: list[str] = []
         for part in parts:
-            ids.append(self.create_post(part, ids[-1] if ids else None))
+            try:
+                ids.append(self.create_post(part, ids[-1] if ids else None))
+            except XApiError as err:
+                if not ids:
+                    raise
+                raise ThreadPartiallyPublished(list(ids), err) from err
         return ids
 
     def get_metrics(self, post_ids: Sequence[str]) -> MetricsBatch:

@@ -38,9 +38,11 @@ from postloop.core.records import (
 from postloop.core.thompson import choose_beta
 from postloop.core.ucb import choose_ucb
 
-# Drafts are compared with the account's posts of the last 30 days: X refuses
-# an exact repeat of a live post, and readers notice near-repeats for longer than a week.
+# Drafts are compared with the account's posts of the last 30 days for near-
+# repeats (readers notice them for longer than a week), and part by part with
+# those of the last 180 days for word-for-word repeats, which X refuses.
 RECENT_DAYS = 30
+DUPLICATE_DAYS = 180
 
 
 class Chooser(Protocol):
@@ -206,11 +208,12 @@ def plan(config: AccountConfig, scheduled_time: datetime, deps: PlanDeps) -> Dec
                                                          lookup.model)
     ct = config.content_type(content_type)
 
-    recent_posts = deps.decisions.posted_between(config.account_id, now - timedelta(days=RECENT_DAYS), now)
-    recent = [" ".join(d.parts) for d in recent_posts]
+    history = deps.decisions.posted_between(config.account_id, now - timedelta(days=DUPLICATE_DAYS), now)
+    recent_cut = now - timedelta(days=RECENT_DAYS)
+    recent = [" ".join(d.parts) for d in history if d.posted_at >= recent_cut]
     # X refuses a part that repeats a live post word for word, even inside a
     # thread that is new as a whole: such drafts are rejected before they cost a post.
-    recent_parts = {_normal(part) for d in recent_posts for part in d.parts}
+    recent_parts = {_normal(part) for d in history for part in d.parts}
     scored = []
     for i in range(config.max_candidates):
         draft = deps.writer.write(WriteRequest(
