@@ -118,3 +118,21 @@ def test_repair_always_fits_on_random_texts():
         if fixed is not None:
             assert fits(fixed)
             assert weighted_length(fixed) >= 40
+
+
+def test_fast_path_agrees_with_the_full_computation():
+    """Plain text takes a shortcut; on mixed text it must give the full computation's answer."""
+    import random
+    import unicodedata
+
+    from postloop.core import text_rules as tr
+
+    rng = random.Random(0)
+    alphabet = list("abc XYZ 123 .,!?-'\"") + ["\u00e9", "\u00f1", "\u2026", "https://x.com/a?b=1 ", "\u4e2d", "\U0001F600"]
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 120)))
+        normal = unicodedata.normalize("NFC", text)
+        assert tr.weighted_length(text) == sum(w for _, _, w in tr._segments(normal)), text
+        assert tr.count_emoji(text) == sum(
+            1 for a, b in tr._clusters(normal, 0, len(normal))
+            if b - a > 1 or any(lo <= ord(normal[a]) <= hi for lo, hi in tr._EMOJI_BASE_RANGES)), text

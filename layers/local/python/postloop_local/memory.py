@@ -220,6 +220,6 @@ class OracleChooser:
         return best
 
     def __call__(self, config: AccountConfig, now: datetime, rng) -> tuple[str, int, float, float]:
-        center = self.world.scenario.params_on(self.world.day(now)).get("quality_center", 0.6)
+        center = self.world.params(self.world.day(now)).get("quality_center", 0.6)
         name, hour, _ = self.best(config, now, center)
         return name, hour, 1.0, 1.0

@@ -114,7 +114,9 @@ def plan_times(start: datetime, days: int, posts_per_day: int, tz: ZoneInfo) -> 
     return times
 
 
-POLICIES = ("postloop", "oracle", "random", "fixed", "seed-naive")
+# postloop-bandits: the bot with the bandits decider (Thompson for the type, UCB on
+# rank rewards for the hour), to show the bandit fixes next to seed-naive.
+POLICIES = ("postloop", "oracle", "random", "fixed", "seed-naive", "postloop-bandits")
 COUNTED = ("posted", "failed")
 BACKENDS = ("embedded", "memory")
 
@@ -134,7 +136,10 @@ def run(scenario: Scenario, *, days: int, seed: int, policy: str | None = None,
         raise ValueError(f"unknown policy {policy!r}; one of {', '.join(POLICIES)}")
     start = parse_time(scenario.base.get("start", DEFAULT_START), "start")
     account = load_account(scenario.account)
-    if policy and policy != "oracle":
+    if policy == "postloop-bandits":
+        account["policy"] = "postloop"
+        account["learning"] = {**account.get("learning", {}), "decider": "bandits"}
+    elif policy and policy != "oracle":
         account["policy"] = policy
     clock = SimClock(start)
     world = World(scenario, seed, start)
@@ -154,6 +159,8 @@ def run(scenario: Scenario, *, days: int, seed: int, policy: str | None = None,
             result = run_in(backends, world, clock, scenario, account, start, days, progress=progress)
     if chooser is not None:
         result.policy = chooser.name
+    elif policy == "postloop-bandits":
+        result.policy = policy
     return result
 
 
@@ -225,7 +232,7 @@ def _trace(result: SimResult, decisions, world: World, account: dict, posts_by_d
     rows = []
     for decision_id in result.plan_ids:
         d = decisions.get(account["account_id"], decision_id)
-        quality = d.features.quality if d.features else world.scenario.params_on(
+        quality = d.features.quality if d.features else world.params(
             world.day(d.planned_at)).get("quality_center", 0.6)
         best_type, best_hour, best_value = oracle.best(config, d.planned_at, quality)
         rec = posts_by_decision.get(decision_id)

@@ -42,8 +42,16 @@ class World:
         self._posts: dict[str, dict] = {}
         self._fates: dict[str, PostFate] = {}
         self._lock = threading.Lock()
+        self._params: dict[int, dict] = {}
 
     # -- the truth -------------------------------------------------------------
+    def params(self, day: int) -> dict:
+        """The scenario's parameters on `day`, computed once per day (read-only)."""
+        p = self._params.get(day)
+        if p is None:
+            p = self._params[day] = self.scenario.params_on(day)
+        return p
+
     def day(self, at: datetime) -> int:
         return max(0, int((at - self.start).total_seconds() // 86400))
 
@@ -52,7 +60,7 @@ class World:
 
     def expected_rate(self, content_type: str, hour: int, quality: float, at: datetime) -> float:
         """The true expected engagement rate of a post of this type, hour and quality."""
-        p = self.scenario.params_on(self.day(at))
+        p = self.params(self.day(at))
         ct = p["content_types"].get(content_type)
         base = ct["base_rate"] if ct else min(c["base_rate"] for c in p["content_types"].values())
         rate = (base + p["hour_effects"].get(hour, 0.0)
@@ -61,7 +69,7 @@ class World:
 
     def follow_probability(self, novelty: float, expertise: float, viral: dict, at: datetime) -> float:
         """The chance that one impression turns into a follow."""
-        f = self.scenario.params_on(self.day(at)).get("follow") or {}
+        f = self.params(self.day(at)).get("follow") or {}
         z = (f.get("intercept", -7.0) + f.get("novelty", 0.0) * novelty + f.get("expertise", 0.0) * expertise
              + sum(w * viral.get(k, 0.0) for k, w in (f.get("viral") or {}).items()))
         return 1.0 / (1.0 + math.exp(-z))
@@ -78,7 +86,7 @@ class World:
             if post_id in self._fates:
                 return self._fates[post_id]
             created = self._posts[post_id]["created_at"]
-            p = self.scenario.params_on(self.day(created))
+            p = self.params(self.day(created))
             rng = np.random.default_rng([self.seed, int(post_id) % (2**63)])
             hour = self.local_hour(created)
             expected = self.expected_rate(content_type, hour, quality, created)

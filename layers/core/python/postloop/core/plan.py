@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -89,6 +90,7 @@ def load_model(account_id: str, deps: PlanDeps) -> ModelLookup:
     return ModelLookup(model, "durable" if model else "none")
 
 
+@lru_cache(maxsize=8192)
 def _normal(text: str) -> str:
     return " ".join(text.split()).casefold()
 

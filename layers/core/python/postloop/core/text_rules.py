@@ -94,7 +94,15 @@ def _cluster_weight(cluster: str) -> int:
 def weighted_length(text: str) -> int:
     """X's weighted length of `text` after NFC normalisation (see the module docstring)."""
     text = unicodedata.normalize("NFC", text)
+    if _all_light(text):
+        # Fast path, same result: below U+1100 every code point weighs 1 and none
+        # joins a cluster (extenders, ZWJ and regional indicators all lie above).
+        return len(text) + sum(URL_WEIGHT - (m.end() - m.start()) for m in _URL_RE.finditer(text))
     return sum(weight for _, _, weight in _segments(text))
+
+
+def _all_light(text: str) -> bool:
+    return text.isascii() or max(map(ord, text)) < 0x1100
 
 
 def fits(text: str) -> bool:
@@ -105,6 +113,8 @@ def fits(text: str) -> bool:
 def count_emoji(text: str) -> int:
     """Number of emoji in `text`, counting each emoji sequence (ZWJ, skin tone, flag) once."""
     text = unicodedata.normalize("NFC", text)
+    if _all_light(text):
+        return 0  # every emoji base and joiner lies above U+1100
     count = 0
     for a, b in _clusters(text, 0, len(text)):
         cp = ord(text[a])
