@@ -1,5 +1,4 @@
 """Scenario files and the simulated World they drive."""
-import copy
 import math
 from datetime import datetime, timedelta, timezone
 from pathlib import Path

@@ -5,7 +5,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Sequence
 
-from pynamodb.exceptions import DeleteError, PutError, UpdateError
+from pynamodb.exceptions import PutError, UpdateError
 
 from postloop.adapters.tables import BoundTables
 from postloop.core.ports import AlreadyExists, ClaimRefused

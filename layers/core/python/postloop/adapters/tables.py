@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pynamodb.attributes import (
     JSONAttribute,
     ListAttribute,
-    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
