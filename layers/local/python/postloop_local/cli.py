@@ -1,4 +1,5 @@
-"""`postloop simulate` (the main local job) and `postloop invoke` (one handler, one event)."""
+"""`postloop simulate` (the main local job), `postloop invoke` (one handler, one event) and
+`postloop evaluate` (off-policy evaluation on a simulated log)."""
 from __future__ import annotations
 
 import argparse
@@ -172,6 +173,39 @@ def _plan_for_post_event(event: dict, clock, invoke) -> None:
     print(f"planned {out['decision_id']} first (status {out['status']})", file=sys.stderr)
 
 
+def cmd_evaluate(args) -> int:
+    from postloop_local import evaluate
+    from postloop_local.scenario import ScenarioError, load_scenario
+
+    try:
+        scenario = load_scenario(args.scenario)
+    except ScenarioError as err:
+        print(f"postloop evaluate: {err}", file=sys.stderr)
+        return 2
+    if args.days < 3:
+        print("postloop evaluate: --days must be at least 3 (outcomes settle after 48 h)", file=sys.stderr)
+        return 2
+    candidates = args.candidate or list(evaluate.DEFAULT_CANDIDATES)
+
+    def progress(line: str) -> None:
+        if not args.json and sys.stderr.isatty():
+            print(f"  [logging run] {line}", file=sys.stderr, end="\r", flush=True)
+
+    try:
+        report = evaluate.run_evaluation(scenario, days=args.days, seed=args.seed, candidates=candidates,
+                                         ridge_alpha=args.ridge_alpha, progress=progress)
+    except ValueError as err:
+        print(f"postloop evaluate: {err}", file=sys.stderr)
+        return 2
+    if not args.json and sys.stderr.isatty():
+        print(file=sys.stderr)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2, default=str))
+    else:
+        print(evaluate.format_report(report))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="postloop", description="postloop's local tools.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -180,7 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--scenario", default="stationary", help="a shipped scenario name or a YAML/JSON file")
     s.add_argument("--days", type=int, default=45)
     s.add_argument("--seed", type=int, default=1)
-    s.add_argument("--policy", choices=("postloop", "oracle", "random", "fixed", "seed-naive"), default=None,
+    s.add_argument("--policy", choices=("postloop", "oracle", "random", "fixed", "seed-naive", "postloop-bandits"),
+                   default=None,
                    help="override the account's policy (default: as configured, postloop)")
     s.add_argument("--backend", choices=("embedded", "memory"), default="embedded",
                    help="embedded: the real handlers on moto, Redis and the fake X API (default); "
@@ -199,6 +234,18 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--seed", type=int, default=1)
     i.add_argument("--log-level", default="INFO")
     i.set_defaults(func=cmd_invoke)
+
+    e = sub.add_parser("evaluate", help="score candidate policies on the bot's logged decisions (off-policy) "
+                                        "and compare with the simulator's truth")
+    e.add_argument("--scenario", default="stationary", help="a shipped scenario name or a YAML/JSON file")
+    e.add_argument("--days", type=int, default=90)
+    e.add_argument("--seed", type=int, default=1)
+    e.add_argument("--candidate", action="append", metavar="SPEC",
+                   help="uniform, fixed, greedy or pair:<type>@<hour>; repeat for several "
+                        "(default: uniform, fixed, greedy)")
+    e.add_argument("--ridge-alpha", type=float, default=0.1, help="penalty of the DR reward model (ridge)")
+    e.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    e.set_defaults(func=cmd_evaluate)
     return p
 
 
