@@ -214,7 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--scenario", default="stationary", help="a shipped scenario name or a YAML/JSON file")
     s.add_argument("--days", type=int, default=45)
     s.add_argument("--seed", type=int, default=1)
-    s.add_argument("--policy", choices=("postloop", "oracle", "random", "fixed", "seed-naive", "postloop-bandits"),
+    s.add_argument("--policy", choices=("postloop", "oracle", "random", "fixed", "seed-naive", "postloop-bandits",
+                                        "postloop-winsorised"),
                    default=None,
                    help="override the account's policy (default: as configured, postloop)")
     s.add_argument("--backend", choices=("embedded", "memory"), default="embedded",

@@ -114,9 +114,11 @@ def plan_times(start: datetime, days: int, posts_per_day: int, tz: ZoneInfo) -> 
     return times
 
 
-# postloop-bandits: the bot with the bandits decider (Thompson for the type, UCB on
-# rank rewards for the hour), to show the bandit fixes next to seed-naive.
-POLICIES = ("postloop", "oracle", "random", "fixed", "seed-naive", "postloop-bandits")
+# Variants of the bot, for the benchmark: postloop-bandits (Thompson for the type,
+# UCB on rank rewards for the hour) shows the bandit fixes next to seed-naive;
+# postloop-winsorised fits the engagement model on winsorised rates.
+VARIANTS = {"postloop-bandits": {"decider": "bandits"}, "postloop-winsorised": {"reward_transform": "winsorised"}}
+POLICIES = ("postloop", "oracle", "random", "fixed", "seed-naive", *VARIANTS)
 COUNTED = ("posted", "failed")
 BACKENDS = ("embedded", "memory")
 
@@ -136,9 +138,9 @@ def run(scenario: Scenario, *, days: int, seed: int, policy: str | None = None,
         raise ValueError(f"unknown policy {policy!r}; one of {', '.join(POLICIES)}")
     start = parse_time(scenario.base.get("start", DEFAULT_START), "start")
     account = load_account(scenario.account)
-    if policy == "postloop-bandits":
+    if policy in VARIANTS:
         account["policy"] = "postloop"
-        account["learning"] = {**account.get("learning", {}), "decider": "bandits"}
+        account["learning"] = {**account.get("learning", {}), **VARIANTS[policy]}
     elif policy and policy != "oracle":
         account["policy"] = policy
     clock = SimClock(start)
@@ -159,7 +161,7 @@ def run(scenario: Scenario, *, days: int, seed: int, policy: str | None = None,
             result = run_in(backends, world, clock, scenario, account, start, days, progress=progress)
     if chooser is not None:
         result.policy = chooser.name
-    elif policy == "postloop-bandits":
+    elif policy in VARIANTS:
         result.policy = policy
     return result
 

@@ -55,6 +55,9 @@ class Learning:
     # posterior over type, hour and quality together; bandits until a model exists).
     decider: str = "pooled"
     posterior_scale: float = 0.3   # pooled: multiplies the posterior's covariance (< 1 explores less)
+    # "raw", or "winsorised": rates above the window's 97.5th percentile are capped
+    # before the engagement model is fitted (tames viral outliers, biases their mean down).
+    reward_transform: str = "raw"
 
 
 @dataclass(frozen=True)
@@ -181,7 +184,7 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
     ln = _typed(d.get("learning", {}), dict, f"{where}.learning")
     lw = f"{where}.learning"
     _known_keys(ln, {"window_days", "half_life_days", "min_samples", "holdout_fraction", "ridge_alpha", "logistic_c", "success",
-                     "exploration", "ucb_variant", "decider", "posterior_scale"}, lw)
+                     "exploration", "ucb_variant", "decider", "posterior_scale", "reward_transform"}, lw)
     success = ln.get("success", "relative")
     if not (success == "relative" or (isinstance(success, (int, float)) and not isinstance(success, bool)
                                       and 0 < success < 1)):
@@ -203,7 +206,10 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
         ucb_variant=_typed(ln.get("ucb_variant", "tuned"), str, f"{lw}.ucb_variant"),
         decider=_typed(ln.get("decider", "pooled"), str, f"{lw}.decider"),
         posterior_scale=_typed(ln.get("posterior_scale", 0.3), float, f"{lw}.posterior_scale"),
+        reward_transform=_typed(ln.get("reward_transform", "raw"), str, f"{lw}.reward_transform"),
     )
+    if learning.reward_transform not in ("raw", "winsorised"):
+        raise ConfigError(f"{lw}.reward_transform: 'raw' or 'winsorised', got {learning.reward_transform!r}")
     if not 0 < learning.posterior_scale <= 10:
         raise ConfigError(f"{lw}.posterior_scale: must lie in (0, 10]")
     if learning.decider not in ("bandits", "pooled"):

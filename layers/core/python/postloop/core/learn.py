@@ -182,6 +182,9 @@ def fit_engagement(config: AccountConfig, samples: list[Sample], now: datetime |
     X = np.array([engagement_vector(names, s.decision.features, s.decision.content_type, s.decision.hour)
                   for s in samples])
     y = np.array([s.er for s in samples])
+    if config.learning.reward_transform == "winsorised":
+        y = np.minimum(y, np.quantile(y, 0.975))
+        out["winsorised_at"] = float(y.max())
     cut = _split(n, config.learning.holdout_fraction)
     train = fit_ridge(X[:cut], y[:cut], alpha=config.learning.ridge_alpha)
     pred = train.predict(X[cut:])
