@@ -91,3 +91,10 @@ def test_simulate_json_output(redis_binary, capsys):
 def test_simulate_rejects_an_unknown_scenario(capsys):
     assert cli.main(["simulate", "--scenario", "no-such-world", "--days", "1"]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_simulate_without_redis_server_uses_the_stand_in_and_says_so(capsys):
+    code = cli.main(["simulate", "--days", "4", "--seed", "6", "--json", "--no-baseline", "--in-process-redis"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and data["redis"].startswith("in-process stand-in (fakeredis)")
+    assert data["latest_model"]["cache_written"] is True   # learn wrote the model through the stand-in

@@ -160,7 +160,12 @@ class LocalBackends:
         redis = RedisServerProcess(binary) if binary else StandInRedis()
         redis_url = redis.start()
         self._stack.callback(redis.stop)
-        kind = f"redis-server ({binary})" if binary else "in-process stand-in (fakeredis): redis-server not found"
+        if binary:
+            kind = f"redis-server ({binary})"
+        elif self.use_redis_server:
+            kind = "in-process stand-in (fakeredis): redis-server not found"
+        else:
+            kind = "in-process stand-in (fakeredis), as asked"
 
         from postloop_local.fake_x import FakeXServer
         self.x_server = FakeXServer(self.audience, self.clock, token=LOCAL_TOKEN)
