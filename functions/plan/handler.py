@@ -17,5 +17,6 @@ def lambda_handler(event, context):
     if out["predicted_engagement_rate"] is not None:
         metrics.add_metric(name="PredictedEngagementRate", unit=MetricUnit.NoUnit,
                            value=out["predicted_engagement_rate"])
+    metrics.add_metric(name="SpendUSD", unit=MetricUnit.NoUnit, value=out["spend_usd"])
     logger.info("planned", extra={k: out[k] for k in ("status", "reason", "content_type", "hour")})
     return out

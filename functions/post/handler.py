@@ -15,5 +15,6 @@ def lambda_handler(event, context):
     out = post_task(event, wiring.current())
     metrics.add_dimension("account", out["account_id"])
     metrics.add_metric(name=f"Post_{out['action']}", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="SpendUSD", unit=MetricUnit.NoUnit, value=out["spend_usd"])
     logger.info("post finished", extra={k: out[k] for k in ("action", "status", "reason", "post_ids")})
     return out

@@ -17,5 +17,6 @@ def lambda_handler(event, context):
     metrics.add_metric(name="OutcomesWritten", unit=MetricUnit.Count, value=out["written"])
     metrics.add_metric(name="OutcomesUnusable", unit=MetricUnit.Count, value=out["unusable"])
     metrics.add_metric(name="PostsRead", unit=MetricUnit.Count, value=out["posts_read"])
+    metrics.add_metric(name="SpendUSD", unit=MetricUnit.NoUnit, value=out["spend_usd"])
     logger.info("scrape finished", extra={k: out[k] for k in ("due", "written", "problems")})
     return out

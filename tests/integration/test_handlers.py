@@ -72,6 +72,10 @@ def test_post_publishes_once_even_when_retried(stack):
     assert [stack.x.posts[i].text for i in d.post_ids] == d.parts
     creates = [r for r in stack.x.requests_log if r[0] == "POST"]
     assert len(creates) == len(d.parts)
+    # Spend: X's price per post created (a thread's parts each) plus the follower read.
+    from postloop.core.spend import X_USER_READ_USD, post_cost
+    assert d.spend["x_usd"] == pytest.approx(post_cost(d.parts) + X_USER_READ_USD)
+    assert posted["spend_usd"] == pytest.approx(d.spend["x_usd"])
 
     again = invoke("post", {"account_id": "demo", "decision_id": planned["decision_id"],
                             "now": "2026-01-09T05:01:00Z"})
@@ -128,6 +132,7 @@ def test_scrape_collects_due_outcomes_once_per_horizon(stack):
     stack.clock.t = utc(2026, 1, 10, 5)
     out = invoke("scrape", {**load_event("scrape"), "decision_id": d.decision_id, "now": "2026-01-10T05:00:00Z"})
     assert out["written"] == 1 and out["posts_read"] == 1
+    assert out["spend_usd"] == pytest.approx(0.005 + 0.010)   # one post read, one follower read
     again = invoke("scrape", {"account_id": "demo", "now": "2026-01-10T05:30:00Z"})
     assert again["written"] == 0 and again["due"] == 0
 

@@ -51,6 +51,7 @@ class DynamoDecisionStore:
             followers_at_post=d.followers_at_post,
             candidates=d.candidates or None,
             generator=d.generator,
+            spend=d.spend or None,
         )
 
     @staticmethod
@@ -77,6 +78,7 @@ class DynamoDecisionStore:
             followers_at_post=int(item.followers_at_post) if item.followers_at_post is not None else None,
             candidates=list(item.candidates or []),
             generator=item.generator,
+            spend=dict(item.spend or {}),
         )
 
     def put_new(self, decision: Decision) -> None:
@@ -153,6 +155,7 @@ class DynamoOutcomeStore:
             followers_source=r.followers_source,
             usable=bool(r.usable),
             problem=r.problem,
+            spend_usd=r.spend_usd,
         )
 
     def put_if_absent(self, o: Outcome) -> bool:
@@ -174,6 +177,7 @@ class DynamoOutcomeStore:
             followers_source=o.followers_source,
             usable=o.usable,
             problem=o.problem,
+            spend_usd=o.spend_usd,
         )
         try:
             item.save(condition=self._t.outcome_key.does_not_exist())

@@ -69,6 +69,7 @@ class ContentMetadataTable(Model):
     followers_at_post = NumberAttribute(null=True)
     candidates = JSONAttribute(null=True)
     generator = UnicodeAttribute(null=True)
+    spend = JSONAttribute(null=True)
 
     by_posted_at = _ByPostedAt()
     by_planned_at = _ByPlannedAt()
@@ -107,6 +108,7 @@ class OutcomesTable(Model):
     followers_source = UnicodeAttribute(null=True)
     usable = BooleanAttribute(default=True)
     problem = UnicodeAttribute(null=True)
+    spend_usd = NumberAttribute(null=True)
 
     by_collected_at = _ByCollectedAt()
 

@@ -80,6 +80,8 @@ class AccountConfig:
     max_candidates: int = 3
     min_novelty: float = 0.25
     banned_phrases: tuple[str, ...] = ()
+    budget_x_usd: float | None = None        # monthly cap of X spend; None: no cap
+    budget_openai_usd: float | None = None   # monthly cap of OpenAI spend; None: no cap
 
     @property
     def tz(self) -> ZoneInfo:
@@ -136,7 +138,7 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
     d = _typed(data, dict, where)
     _known_keys(d, {"account_id", "handle", "persona", "niche", "topics", "domain_terms", "timezone",
                     "content_types", "posting_hours", "posts_per_day", "fixed_hour", "thresholds", "learning", "policy",
-                    "mode", "max_candidates", "min_novelty", "banned_phrases"}, where)
+                    "mode", "max_candidates", "min_novelty", "banned_phrases", "budgets"}, where)
     account_id = _req(d, "account_id", str, where)
     if not account_id or not all(c.isalnum() or c in "-_" for c in account_id) or len(account_id) > 64:
         raise ConfigError(f"{where}.account_id: use 1-64 letters, digits, '-' or '_'")
@@ -246,6 +248,17 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
     if not 0 <= min_novelty < 1:
         raise ConfigError(f"{where}.min_novelty: must lie in [0, 1)")
 
+    budgets = _typed(d.get("budgets", {}), dict, f"{where}.budgets")
+    _known_keys(budgets, {"x_usd_per_month", "openai_usd_per_month"}, f"{where}.budgets")
+    caps = {}
+    for key in ("x_usd_per_month", "openai_usd_per_month"):
+        value = budgets.get(key)
+        if value is not None:
+            value = _typed(value, float, f"{where}.budgets.{key}")
+            if value < 0:
+                raise ConfigError(f"{where}.budgets.{key}: must be >= 0 (or null for no cap)")
+        caps[key] = value
+
     return AccountConfig(
         account_id=account_id,
         handle=_req(d, "handle", str, where),
@@ -265,6 +278,8 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
         max_candidates=max_candidates,
         min_novelty=min_novelty,
         banned_phrases=_str_list(d, "banned_phrases", where, required=False),
+        budget_x_usd=caps["x_usd_per_month"],
+        budget_openai_usd=caps["openai_usd_per_month"],
     )
 
 

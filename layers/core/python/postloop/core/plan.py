@@ -21,11 +21,13 @@ from postloop.core.ports import (
     DecisionStore,
     ModelCache,
     ModelRegistry,
+    OutcomeStore,
     WriteRequest,
     Writer,
 )
 from postloop.core.predictor import engagement_vector, predict
 from postloop.core.quality import score_quality
+from postloop.core.spend import month_spend
 from postloop.core.records import (
     SETTLED_HORIZON_HOURS,
     Decision,
@@ -64,6 +66,7 @@ class PlanDeps:
     cache: ModelCache | None
     chooser: Chooser | None = None   # None: the account's configured policy
     rng_salt: str = ""   # varies the policy's random draws between simulated seeds; "" in production
+    outcomes: OutcomeStore | None = None   # needed only to check monthly budgets
 
 
 @dataclass
@@ -201,6 +204,17 @@ def plan(config: AccountConfig, scheduled_time: datetime, deps: PlanDeps) -> Dec
     if existing is not None:
         return existing
 
+    over = over_budget(config, now, deps)
+    if over:
+        # Past a monthly cap: record the decision, write nothing (drafts cost tokens), post nothing.
+        skipped = Decision(account_id=config.account_id, decision_id=decision_id, planned_at=now,
+                           status=Status.SKIPPED, status_reason=over, policy=config.policy, updated_at=now)
+        try:
+            deps.decisions.put_new(skipped)
+        except AlreadyExists:
+            return deps.decisions.get(config.account_id, decision_id)
+        return skipped
+
     rng = np.random.default_rng(_seed(decision_id, "policy" + deps.rng_salt))
     lookup = load_model(config.account_id, deps)
     if deps.chooser is not None:
@@ -273,6 +287,7 @@ def plan(config: AccountConfig, scheduled_time: datetime, deps: PlanDeps) -> Dec
         ],
         generator=draft.generator,
         updated_at=now,
+        spend={"openai_usd": round(sum(d.cost_usd for d, _, _, _ in scored), 6)},
     )
     try:
         deps.decisions.put_new(decision)
@@ -280,6 +295,21 @@ def plan(config: AccountConfig, scheduled_time: datetime, deps: PlanDeps) -> Dec
         # A concurrent delivery of the same schedule won the race; its decision stands.
         return deps.decisions.get(config.account_id, decision_id)
     return decision
+
+
+def over_budget(config: AccountConfig, now: datetime, deps: PlanDeps) -> str | None:
+    """'budget: …' when this month's spend has reached one of the account's caps, else None."""
+    if config.budget_x_usd is None and config.budget_openai_usd is None:
+        return None
+    if deps.outcomes is None:
+        raise ValueError("plan: budgets are configured but no outcome store was given to sum the spend")
+    spent = month_spend(config.account_id, now, deps.decisions, deps.outcomes)
+    if config.budget_x_usd is not None and spent.x_usd >= config.budget_x_usd:
+        return f"budget: X spend ${spent.x_usd:.2f} has reached this month's cap of ${config.budget_x_usd:.2f}"
+    if config.budget_openai_usd is not None and spent.openai_usd >= config.budget_openai_usd:
+        return (f"budget: OpenAI spend ${spent.openai_usd:.2f} has reached this month's cap of "
+                f"${config.budget_openai_usd:.2f}")
+    return None
 
 
 def _gate(config: AccountConfig, p: Prediction, problems: list[str]) -> tuple[Status, str]:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from postloop.core.ports import ClaimRefused, DecisionStore, XPublisher
 from postloop.core.records import Decision, Status
+from postloop.core.spend import X_USER_READ_USD, post_cost
 from postloop.core.x_errors import (
     ThreadPartiallyPublished,
     XAuthError,
@@ -48,13 +49,16 @@ class PostDeps:
 
 
 def _finish(deps: PostDeps, d: Decision, now: datetime, status: Status, reason: str | None,
-            post_ids: list[str] | None = None) -> Decision:
+            post_ids: list[str] | None = None, user_reads: int = 0) -> Decision:
     d.status = status
     d.status_reason = reason
     d.updated_at = now
     if post_ids is not None:
         d.post_ids = list(post_ids)
         d.posted_at = now
+    if not deps.dry_run:
+        created = post_cost(d.parts[:len(post_ids)]) if post_ids else 0.0
+        d.spend = {**d.spend, "x_usd": round(d.spend.get("x_usd", 0.0) + created + user_reads * X_USER_READ_USD, 6)}
     deps.decisions.save(d)
     return d
 
@@ -105,7 +109,7 @@ def post(account_id: str, decision_id: str, now: datetime, deps: PostDeps) -> Po
             ids = deps.x.create_thread(d.parts)
     except ThreadPartiallyPublished as err:
         reason = f"thread_partial: {len(err.published_ids)} of {len(d.parts)} parts published ({err.cause.title})"
-        return PostResult(_finish(deps, d, now, Status.POSTED, reason, err.published_ids), "posted")
+        return PostResult(_finish(deps, d, now, Status.POSTED, reason, err.published_ids, user_reads=1), "posted")
     except XDuplicateContent:
         # X already holds this exact text: either our own earlier attempt or a real duplicate.
         found = _reconcile(deps, d, now)
@@ -121,4 +125,4 @@ def post(account_id: str, decision_id: str, now: datetime, deps: PostDeps) -> Po
         # Nothing was published: release the claim so the workflow's retry can post.
         _finish(deps, d, now, Status.PLANNED, f"retrying: {type(err).__name__}")
         raise RetryLater(str(err), getattr(err, "reset_at", None)) from err
-    return PostResult(_finish(deps, d, now, Status.POSTED, None, ids), "posted")
+    return PostResult(_finish(deps, d, now, Status.POSTED, None, ids, user_reads=1), "posted")

@@ -71,6 +71,7 @@ class Decision:
     candidates: list[dict] = field(default_factory=list)  # rejected alternatives with their scores
     generator: str | None = None
     updated_at: datetime | None = None
+    spend: dict[str, float] = field(default_factory=dict)  # "openai_usd", "x_usd"
 
     @property
     def is_thread(self) -> bool:
@@ -94,6 +95,7 @@ class Outcome:
     followers_source: str | None = None    # "account_delta_share" (an estimate) or "analytics"
     usable: bool = True                     # False: recorded, but kept out of learning
     problem: str | None = None
+    spend_usd: float | None = None          # X reads spent collecting this outcome
 
     @property
     def engagement_rate(self) -> float | None:

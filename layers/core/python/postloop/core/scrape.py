@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from postloop.core.ports import DecisionStore, OutcomeStore, PostMetrics, XPublisher
 from postloop.core.records import HORIZONS_HOURS, Decision, Outcome
+from postloop.core.spend import X_POST_READ_USD, X_USER_READ_USD
 
 LOOKBACK_DAYS = 7
 
@@ -28,6 +29,7 @@ class ScrapeResult:
     written: int = 0
     unusable: int = 0
     ids_read: int = 0
+    spend_usd: float = 0.0
     problems: dict[str, str] = field(default_factory=dict)
 
 
@@ -97,6 +99,8 @@ def scrape(account_id: str, now: datetime, deps: ScrapeDeps) -> ScrapeResult:
             problem = check_metrics(m)
             o = Outcome(account_id, d.decision_id, h, now, d.posted_at, m.impressions, m.likes, m.retweets,
                         m.replies, m.quotes, m.bookmarks, usable=problem is None, problem=problem)
+            # X bills each post returned; the one follower read is shared by this run's outcomes.
+            o.spend_usd = round(X_POST_READ_USD + X_USER_READ_USD / len(due), 6)
             if problem is None and d.followers_at_post is not None:
                 window_end = d.posted_at + timedelta(hours=h)
                 live = [p for p in posted
@@ -107,6 +111,7 @@ def scrape(account_id: str, now: datetime, deps: ScrapeDeps) -> ScrapeResult:
                 o.followers_source = "account_delta_share"
         if deps.outcomes.put_if_absent(o):
             result.written += 1
+            result.spend_usd += o.spend_usd or 0.0
             if not o.usable:
                 result.unusable += 1
                 result.problems[d.decision_id] = o.problem

@@ -21,7 +21,8 @@ def plan_task(event, w) -> dict:
     e = parse_scheduled(event, "plan")
     config = w.account(e.account_id)
     deps = PlanDeps(w.decisions, w.arms, w.writer, w.registry, w.model_cache,
-                    chooser=getattr(w, "chooser", None), rng_salt=getattr(w, "rng_salt", ""))
+                    chooser=getattr(w, "chooser", None), rng_salt=getattr(w, "rng_salt", ""),
+                    outcomes=w.outcomes)
     d = plan(config, e.scheduled_time, deps)
     p = d.prediction
     return {
@@ -34,6 +35,7 @@ def plan_task(event, w) -> dict:
         "scheduled_for": _iso(d.scheduled_for),
         "approved": d.status.value in ("planned", "awaiting_approval"),
         "predicted_engagement_rate": p.engagement_rate if p else None,
+        "spend_usd": round(sum(d.spend.values()), 6),
     }
 
 
@@ -44,15 +46,17 @@ def post_task(event, w) -> dict:
     result = post(e.account_id, e.decision_id, e.now, PostDeps(w.decisions, None if dry_run else w.x, dry_run=dry_run))
     d = result.decision
     return {"account_id": d.account_id, "decision_id": d.decision_id, "status": d.status.value,
-            "action": result.action, "post_ids": d.post_ids, "reason": d.status_reason}
+            "action": result.action, "post_ids": d.post_ids, "reason": d.status_reason,
+            "spend_usd": d.spend.get("x_usd", 0.0)}
 
 
 def scrape_task(event, w) -> dict:
     e = parse_scrape(event)
     config = w.account(e.account_id)
     r = scrape(config.account_id, e.now, ScrapeDeps(w.decisions, w.outcomes, w.x))
+    spend = round(r.spend_usd, 6)
     return {"account_id": config.account_id, "due": r.due, "written": r.written, "unusable": r.unusable,
-            "posts_read": r.ids_read, "problems": r.problems}
+            "posts_read": r.ids_read, "problems": r.problems, "spend_usd": spend}
 
 
 def learn_task(event, w) -> dict:
