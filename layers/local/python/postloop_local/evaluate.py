@@ -110,23 +110,16 @@ def simulate_logged(scenario: Scenario, *, days: int, seed: int,
                     progress: Callable[[str], None] | None = None) -> LoggedRun:
     """Run the bot (policy postloop) on the in-memory backend and keep its stores for evaluation.
 
-    Same set-up as `simulate.run(..., backend="memory")`, which does not hand
-    its stores back.
+    The same run as `simulate.run(..., backend="memory")`, keeping the stores.
     """
-    from postloop.runtime.tasks import TASKS
     from postloop_local import simulate
-    from postloop_local.memory import MemoryWiring
 
     start = parse_time(scenario.base.get("start", simulate.DEFAULT_START), "start")
     account = simulate.load_account(scenario.account)
     account["policy"] = "postloop"
     clock = simulate.SimClock(start)
     world = World(scenario, seed, start)
-    mw = MemoryWiring([account], world, clock.now)
-    mw.rng_salt = f"seed-{seed}"
-    result = simulate.run_in(None, world, clock, scenario, account, start, days, progress=progress,
-                             call=lambda fn, event: TASKS[fn](event, mw), stores=(mw.decisions, mw.outcomes),
-                             backend_name="in-memory adapters", writer="offline")
+    result, mw = simulate.run_memory(world, clock, scenario, account, start, days, seed, progress=progress)
     config = mw.account(account["account_id"])
     decisions = sorted((d for (a, _), d in mw.decisions._items.items() if a == config.account_id),
                        key=lambda d: (d.planned_at, d.decision_id))

@@ -147,12 +147,8 @@ def run(scenario: Scenario, *, days: int, seed: int, policy: str | None = None,
     world = World(scenario, seed, start)
     chooser = OracleChooser(world) if policy == "oracle" else None
     if backend == "memory":
-        mw = MemoryWiring([account], world, clock.now, chooser=chooser)
-        mw.rng_salt = f"seed-{seed}"
-        result = run_in(None, world, clock, scenario, account, start, days, progress=progress,
-                        call=lambda fn, event: TASKS[fn](event, mw), stores=(mw.decisions, mw.outcomes),
-                        backend_name="in-memory adapters (same core tasks, no AWS or HTTP)",
-                        writer="offline (deterministic, no key needed)")
+        result, _ = run_memory(world, clock, scenario, account, start, days, seed, chooser=chooser,
+                               progress=progress)
     else:
         with LocalBackends([account], world, clock.now, use_redis_server=use_redis_server) as backends:
             from postloop.runtime import wiring
@@ -164,6 +160,19 @@ def run(scenario: Scenario, *, days: int, seed: int, policy: str | None = None,
     elif policy in VARIANTS:
         result.policy = policy
     return result
+
+
+def run_memory(world: World, clock: SimClock, scenario: Scenario, account: dict, start: datetime, days: int,
+               seed: int, chooser=None, progress: Callable[[str], None] | None = None
+               ) -> tuple[SimResult, MemoryWiring]:
+    """Run the loop's tasks on in-memory adapters; returns the result and the stores it filled."""
+    mw = MemoryWiring([account], world, clock.now, chooser=chooser)
+    mw.rng_salt = f"seed-{seed}"
+    result = run_in(None, world, clock, scenario, account, start, days, progress=progress,
+                    call=lambda fn, event: TASKS[fn](event, mw), stores=(mw.decisions, mw.outcomes),
+                    backend_name="in-memory adapters (same core tasks, no AWS or HTTP)",
+                    writer="offline (deterministic, no key needed)")
+    return result, mw
 
 
 def run_in(backends: LocalBackends | None, world: World, clock: SimClock, scenario: Scenario, account: dict,

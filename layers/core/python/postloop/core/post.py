@@ -89,10 +89,7 @@ def post(account_id: str, decision_id: str, now: datetime, deps: PostDeps) -> Po
             return PostResult(current, "already_done" if current and current.status.terminal else "not_ready")
         # Left in `posting` by an earlier invocation: find out what X holds first.
         d = deps.decisions.get(account_id, decision_id)
-        if deps.dry_run:
-            return PostResult(_finish(deps, d, now, Status.POSTED, "dry run: recorded only",
-                                      [f"dry-run-{decision_id}"]), "dry_run")
-        found = _reconcile(deps, d, now)
+        found = None if deps.dry_run else _reconcile(deps, d, now)
         if found:
             reason = None if len(found) == len(d.parts) else f"thread_partial: {len(found)} of {len(d.parts)} parts on X"
             return PostResult(_finish(deps, d, now, Status.POSTED, reason, found), "reconciled")
