@@ -1,13 +1,29 @@
 """The post cycle, defined once.
 
-plan → (stop unless approved) → wait until the planned time → post → (stop
-unless posted) → wait 24 h → scrape → wait 24 h → scrape. The local simulator
-walks these steps; the deployment turns them into the Step Functions state
-machine, so both run the same order.
+plan → (a person's yes or no when the account is in approval mode) → (stop
+unless planned) → wait until the planned time → post → (stop unless posted) →
+wait 24 h → scrape → wait 24 h → scrape. The local simulator walks these steps;
+the deployment turns them into the Step Functions state machine, so both run
+the same order with the same retry policy.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Retry a task that failed with one of `errors` (exception class names), with exponential backoff."""
+
+    errors: tuple[str, ...]
+    max_attempts: int
+    interval_seconds: int
+    backoff_rate: float = 2.0
+
+
+# A task raises RetryLater when the outside world said "not now" (X 429/5xx,
+# a timeout) and nothing was published; the workflow waits and tries again.
+TRANSIENT = Retry(errors=("RetryLater",), max_attempts=4, interval_seconds=60, backoff_rate=2.0)
 
 
 @dataclass(frozen=True)
@@ -18,6 +34,26 @@ class Task:
     inputs: tuple[str, ...]
     extras: dict = field(default_factory=dict)
     with_now: bool = True
+    retry: Retry | None = TRANSIENT
+
+
+@dataclass(frozen=True)
+class AwaitApproval:
+    """When the last output's `field` equals `value`, pause for a person's yes or no.
+
+    `function` is invoked with `action: "request"`, the decision's ids and a
+    resume token (a Step Functions task token when deployed); it records the
+    wait on the decision. A person's answer (`action: "answer"`, `approve`
+    true or false) updates the decision and resumes the cycle with the
+    function's output, whose `status` is then "planned" or "rejected".
+    Otherwise the step passes and the last output stays.
+    """
+
+    function: str
+    inputs: tuple[str, ...]
+    field: str
+    value: str
+    timeout_hours: int = 48
 
 
 @dataclass(frozen=True)
@@ -42,6 +78,7 @@ class WaitHours:
 
 POST_CYCLE = (
     Task("plan", inputs=("account_id", "scheduled_time"), with_now=False),
+    AwaitApproval("approve", inputs=("account_id", "decision_id"), field="status", value="awaiting_approval"),
     ContinueIf("status", ("planned",)),
     WaitUntil("scheduled_for"),
     Task("post", inputs=("account_id", "decision_id")),
