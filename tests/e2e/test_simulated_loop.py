@@ -98,3 +98,20 @@ def test_simulate_without_redis_server_uses_the_stand_in_and_says_so(capsys):
     data = json.loads(capsys.readouterr().out)
     assert code == 0 and data["redis"].startswith("in-process stand-in (fakeredis)")
     assert data["latest_model"]["cache_written"] is True   # learn wrote the model through the stand-in
+
+
+def test_an_account_in_approval_mode_walks_the_approval_step_and_posts_what_was_approved():
+    scenario = load_scenario("stationary")
+    account = {**simulate.load_account("demo"), "mode": "approval"}
+    start = utc(2026, 1, 5, 5)
+    clock = simulate.SimClock(start)
+    world = World(scenario, 2, start)
+    result, mw = simulate.run_memory(world, clock, scenario, account, start, 3, seed=2)
+    assert result.statuses["awaiting_approval"] == result.decisions > 0
+    # Each cycle asked for an answer and got it (the simulation answers yes at once).
+    assert result.handler_calls["approve"] == 2 * result.decisions
+    posted = [mw.decisions.get(account["account_id"], i) for i in result.plan_ids]
+    approved = [d for d in posted if d.approval.get("answer") == "approved"]
+    assert len(approved) == result.decisions
+    assert {d.approval["reviewer"] for d in approved} == {"simulation"}
+    assert len(result.posts) >= result.decisions - account["posts_per_day"]

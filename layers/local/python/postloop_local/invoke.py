@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-FUNCTIONS = ("plan", "post", "scrape", "learn")
+FUNCTIONS = ("plan", "approve", "post", "scrape", "learn")
 REPO_ROOT = Path(__file__).resolve().parents[4]
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 

@@ -26,7 +26,7 @@ def _copy_decision(d: Decision) -> Decision:
     f, p = d.features, d.prediction
     return replace(
         d, parts=list(d.parts), post_ids=list(d.post_ids), candidates=[dict(c) for c in d.candidates],
-        spend=dict(d.spend),
+        spend=dict(d.spend), approval=dict(d.approval),
         features=replace(f, viral=dict(f.viral), quality_components=dict(f.quality_components)) if f else None,
         prediction=replace(p) if p else None,
     )

@@ -17,7 +17,15 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 from postloop.core.events import parse_time
-from postloop.core.workflow import LEARN_EVERY_HOURS, POST_CYCLE, ContinueIf, Task, WaitHours, WaitUntil
+from postloop.core.workflow import (
+    LEARN_EVERY_HOURS,
+    POST_CYCLE,
+    AwaitApproval,
+    ContinueIf,
+    Task,
+    WaitHours,
+    WaitUntil,
+)
 from postloop_local.backends import LocalBackends
 from postloop.runtime.tasks import TASKS
 from postloop_local.invoke import invoke
@@ -289,6 +297,16 @@ def _advance_cycle(job, when, queue, seq, result, world, decisions, posts_by_dec
                 result.plan_ids.append(last["decision_id"])
             elif step.function == "post" and last["status"] == "posted":
                 _register_post(last, world, decisions, result, posts_by_decision, start)
+        elif isinstance(step, AwaitApproval):
+            if last.get(step.field) != step.value or step.function in skip:
+                continue
+            # The deployed workflow pauses here until a person answers; the
+            # simulation records the request and answers yes at once.
+            ids = {k: state[k] for k in step.inputs}
+            call(step.function, {"action": "request", **ids, "now": iso(when)})
+            last = call(step.function, {"action": "answer", **ids, "approve": True,
+                                        "reviewer": "simulation", "now": iso(when)})
+            result.handler_calls[step.function] += 2
         elif isinstance(step, ContinueIf):
             if last.get(step.field) not in step.values:
                 return

@@ -52,6 +52,7 @@ class DynamoDecisionStore:
             candidates=d.candidates or None,
             generator=d.generator,
             spend=d.spend or None,
+            approval=d.approval or None,
         )
 
     @staticmethod
@@ -79,6 +80,7 @@ class DynamoDecisionStore:
             candidates=list(item.candidates or []),
             generator=item.generator,
             spend=dict(item.spend or {}),
+            approval=dict(item.approval or {}),
         )
 
     def put_new(self, decision: Decision) -> None:

@@ -70,6 +70,7 @@ class ContentMetadataTable(Model):
     candidates = JSONAttribute(null=True)
     generator = UnicodeAttribute(null=True)
     spend = JSONAttribute(null=True)
+    approval = JSONAttribute(null=True)
 
     by_posted_at = _ByPostedAt()
     by_planned_at = _ByPlannedAt()

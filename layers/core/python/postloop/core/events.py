@@ -99,3 +99,40 @@ def parse_scrape(event: Any) -> ScrapeEvent:
     if horizon is not None and (isinstance(horizon, bool) or horizon not in HORIZONS_HOURS):
         raise EventError(f"scrape event: 'horizon_hours' must be one of {HORIZONS_HOURS}")
     return ScrapeEvent(_text(e, "account_id", "scrape"), _time(e, "now", "scrape"), decision_id, horizon)
+
+
+MAX_TOKEN_LENGTH = 4096  # Step Functions task tokens run to about 1 KB
+
+
+@dataclass(frozen=True)
+class ApprovalEvent:
+    """approve: the workflow's request (with its resume token) or a person's answer."""
+
+    action: str                    # "request" or "answer"
+    account_id: str
+    decision_id: str
+    now: datetime | None           # a person's answer may leave it out; the handler uses its clock
+    task_token: str | None = None  # request only
+    approve: bool | None = None    # answer only
+    reviewer: str | None = None    # answer only
+
+
+def parse_approval(event: Any) -> ApprovalEvent:
+    name = "approve"
+    e = _obj(event, name)
+    action = e.get("action")
+    if action not in ("request", "answer"):
+        raise EventError(f"{name} event: 'action' must be \"request\" or \"answer\"")
+    account_id, decision_id = _text(e, "account_id", name), _text(e, "decision_id", name)
+    if action == "request":
+        token = e.get("task_token")
+        if token is not None and (not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH):
+            raise EventError(f"{name} event: 'task_token' must be a non-empty string of at most "
+                             f"{MAX_TOKEN_LENGTH} characters")
+        return ApprovalEvent(action, account_id, decision_id, _time(e, "now", name), task_token=token)
+    approve = e.get("approve")
+    if not isinstance(approve, bool):
+        raise EventError(f"{name} event: 'approve' must be true or false")
+    reviewer = _text(e, "reviewer", name) if "reviewer" in e else "unnamed reviewer"
+    now = _time(e, "now", name) if e.get("now") is not None else None
+    return ApprovalEvent(action, account_id, decision_id, now, approve=approve, reviewer=reviewer)

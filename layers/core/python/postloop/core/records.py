@@ -72,6 +72,9 @@ class Decision:
     generator: str | None = None
     updated_at: datetime | None = None
     spend: dict[str, float] = field(default_factory=dict)  # "openai_usd", "x_usd"
+    # Approval mode: "token" (the paused workflow's resume token), "requested_at",
+    # "answer" ("approved" / "rejected"), "reviewer", "answered_at".
+    approval: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_thread(self) -> bool:

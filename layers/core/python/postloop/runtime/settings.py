@@ -46,6 +46,7 @@ class Settings:
     openai_model: str
     openai_base_url: str | None
     x_timeout: float
+    approval_topic_arn: str | None = None
 
     def require(self, *names: str) -> "Settings":
         env_names = {
@@ -77,4 +78,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         openai_model=_get(env, "POSTLOOP_OPENAI_MODEL", "gpt-5.4-nano"),
         openai_base_url=env.get("OPENAI_BASE_URL") or None,
         x_timeout=_float(env, "POSTLOOP_X_TIMEOUT_SECONDS", "10"),
+        approval_topic_arn=env.get("POSTLOOP_APPROVAL_TOPIC_ARN") or None,
     )

@@ -6,7 +6,10 @@ way the same code decides.
 """
 from __future__ import annotations
 
-from postloop.core.events import parse_post, parse_scheduled, parse_scrape
+from datetime import datetime, timezone
+
+from postloop.core.approval import ApprovalDeps, answer_approval, cycle_output, request_approval
+from postloop.core.events import parse_approval, parse_post, parse_scheduled, parse_scrape
 from postloop.core.learn import LearnDeps, learn
 from postloop.core.plan import PlanDeps, plan
 from postloop.core.post import PostDeps, post
@@ -84,4 +87,19 @@ def learn_task(event, w) -> dict:
     }
 
 
-TASKS = {"plan": plan_task, "post": post_task, "scrape": scrape_task, "learn": learn_task}
+def approve_task(event, w, clock=None) -> dict:
+    """The workflow's request for an answer, or a person's answer; returns the cycle's output."""
+    e = parse_approval(event)
+    config = w.account(e.account_id)
+    deps = ApprovalDeps(w.decisions, getattr(w, "resumer", None), getattr(w, "approval_notifier", None))
+    if e.action == "request":
+        r = request_approval(config.account_id, e.decision_id, e.task_token, e.now, deps)
+    else:
+        # A person invoking by hand may leave out `now`: the answer happens when it arrives.
+        now = e.now or (clock or (lambda: datetime.now(timezone.utc)))()
+        r = answer_approval(config.account_id, e.decision_id, e.approve, e.reviewer, now, deps)
+    return {**cycle_output(r.decision), "action": r.action, "resumed": r.resumed}
+
+
+TASKS = {"plan": plan_task, "approve": approve_task, "post": post_task, "scrape": scrape_task,
+         "learn": learn_task}

@@ -72,6 +72,24 @@ class Wiring:
         client = redis.Redis.from_url(self.settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
         return RedisModelCache(client)
 
+    @cached_property
+    def resumer(self):
+        import boto3
+
+        from postloop.adapters.workflow_resumer import StepFunctionsResumer
+        return StepFunctionsResumer(boto3.client("stepfunctions", region_name=self.settings.region))
+
+    @cached_property
+    def approval_notifier(self):
+        """The SNS topic that asks a person for an answer, or None when none is configured."""
+        if not self.settings.approval_topic_arn:
+            return None
+        import boto3
+
+        from postloop.adapters.workflow_resumer import SnsApprovalNotifier
+        return SnsApprovalNotifier(boto3.client("sns", region_name=self.settings.region),
+                                   self.settings.approval_topic_arn)
+
     def _secret(self, secret_id: str) -> dict:
         from aws_lambda_powertools.utilities import parameters
         value = parameters.get_secret(secret_id, transform="json", max_age=300)
