@@ -55,15 +55,19 @@ def test_a_week_of_the_loop_posts_collects_learns_and_learn_is_idempotent(redis_
         assert wiring.current().registry.latest("demo").version == a["model_version"]
 
 
-@pytest.mark.parametrize("function", ["plan", "post", "scrape", "learn"])
+@pytest.mark.parametrize("function", ["plan", "approve", "post", "scrape", "learn"])
 def test_each_function_runs_locally_with_its_sample_event(function, redis_binary, capsys):
     code = cli.main(["invoke", function, "--event", str(EVENTS / f"{function}.json"), "--history-days", "3"])
     out = capsys.readouterr().out
     assert code == 0, out
     result = json.loads(out[out.rindex("\n{\n") + 1:] if "\n{\n" in out else out[out.index("{"):])
     assert result["account_id"] == "demo"
-    expected = {"plan": "decision_id", "post": "post_ids", "scrape": "written", "learn": "model_version"}[function]
+    expected = {"plan": "decision_id", "approve": "resumed", "post": "post_ids", "scrape": "written",
+                "learn": "model_version"}[function]
     assert expected in result
+    if function == "approve":
+        # The sample answers yes: the decision it names moves from awaiting_approval to planned.
+        assert result["status"] == "planned" and result["action"] == "answered"
     if function == "post":
         assert result["status"] == "posted" and result["post_ids"]
     if function == "scrape":

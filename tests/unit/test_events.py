@@ -24,7 +24,17 @@ def _event(name: str) -> dict:
 
 
 def test_every_sample_event_is_covered():
-    assert sorted(p.stem for p in EVENTS.glob("*.json")) == ["learn", "plan", "post", "scrape"]
+    assert sorted(p.stem for p in EVENTS.glob("*.json")) == ["approve", "approve-request", "learn", "plan",
+                                                             "post", "scrape"]
+
+
+def test_approve_samples_parse():
+    from postloop.core.events import parse_approval
+    answer = parse_approval(_event("approve"))
+    assert (answer.action, answer.approve, answer.reviewer, answer.now) == ("answer", True, "alex", None)
+    request = parse_approval(_event("approve-request"))
+    assert request.action == "request" and request.task_token is None
+    assert request.now == datetime(2026, 1, 9, 0, 0, tzinfo=timezone.utc)
 
 
 @pytest.mark.parametrize("name, hour", [("plan", 5), ("learn", 6)])

@@ -126,6 +126,9 @@ def cmd_invoke(args) -> int:
     history_days = args.history_days if when else 0
     start = (when - timedelta(days=history_days)) if when else None
     account = simulate.load_account(scenario.account)
+    if args.function == "approve":
+        # Only an account in approval mode has decisions waiting for an answer.
+        account["mode"] = "approval"
     clock = simulate.SimClock(start or parse_time(simulate.DEFAULT_START))
     world = World(scenario, args.seed, clock.now())
     log_path = LOG_DIR / "invoke-history.log"
@@ -140,7 +143,7 @@ def cmd_invoke(args) -> int:
                                           skip=skip)
             print(f"prepared {history_days} simulated days before the event: {history.decisions} decisions, "
                   f"{len(history.posts)} posts" + (" (not scraped)" if skip else ""), file=sys.stderr)
-        if args.function == "post" and isinstance(event, dict):
+        if args.function in ("post", "approve") and isinstance(event, dict):
             _plan_for_post_event(event, clock, invoke)
         if when:
             clock.t = when
@@ -156,7 +159,7 @@ def cmd_invoke(args) -> int:
 
 
 def _plan_for_post_event(event: dict, clock, invoke) -> None:
-    """A post event names a decision; plan it first if the local store does not hold it yet."""
+    """A post or approve event names a decision; plan it first if the local store does not hold it yet."""
     from postloop.runtime import wiring
 
     account_id, decision_id = event.get("account_id"), event.get("decision_id")
