@@ -16,6 +16,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
     BooleanAttribute,
+    TTLAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
@@ -144,11 +145,28 @@ class ModelVersionsTable(Model):
     payload = JSONAttribute()
 
 
+class LocksTable(Model):
+    """locks: short leases that serialise work across invocations (refreshing X's OAuth 2.0 tokens).
+
+    `expires_at` is the lease's end; DynamoDB's TTL clears stale items, and the
+    lease logic compares it itself because TTL deletion is late by up to days.
+    """
+
+    class Meta:
+        table_name = "postloop-locks"
+        billing_mode = "PAY_PER_REQUEST"
+
+    lock_id = UnicodeAttribute(hash_key=True)
+    owner = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
 ALL_TABLES = {
     "content_metadata": ContentMetadataTable,
     "outcomes": OutcomesTable,
     "bandit_arms": BanditArmsTable,
     "model_versions": ModelVersionsTable,
+    "locks": LocksTable,
 }
 
 
@@ -158,6 +176,7 @@ class TableNames:
     outcomes: str
     bandit_arms: str
     model_versions: str
+    locks: str = "postloop-locks"
 
 
 @dataclass(frozen=True)
@@ -166,6 +185,7 @@ class BoundTables:
     outcomes: type[OutcomesTable]
     bandit_arms: type[BanditArmsTable]
     model_versions: type[ModelVersionsTable]
+    locks: type[LocksTable]
 
 
 def bind_tables(names: TableNames, region: str, host: str | None = None) -> BoundTables:
@@ -185,4 +205,5 @@ def bind_tables(names: TableNames, region: str, host: str | None = None) -> Boun
         outcomes=bind(OutcomesTable, names.outcomes),
         bandit_arms=bind(BanditArmsTable, names.bandit_arms),
         model_versions=bind(ModelVersionsTable, names.model_versions),
+        locks=bind(LocksTable, names.locks),
     )

@@ -10,6 +10,7 @@ from typing import Any, Callable, Sequence
 
 import requests
 
+from postloop.adapters.x_auth import BearerToken, XAuth
 from postloop.core.ports import MetricsBatch, OwnPost, PostMetrics
 from postloop.core.x_errors import (
     ThreadPartiallyPublished,
@@ -41,7 +42,7 @@ class _Attempts:
 
 
 class XApiClient:
-    """Publishes posts and reads metrics through X API v2 with a user-context bearer token.
+    """Publishes posts and reads metrics through X API v2 in user context (see `x_auth` for the kinds).
 
     `calls` counts successful calls per billing kind so callers can compute spend:
     `post_create` (posts created; `post_create_with_url` also counts those containing a URL,
@@ -49,13 +50,10 @@ class XApiClient:
     `user_read` (calls to /2/users/me) and `owned_read` (own posts returned by the timeline).
     """
 
-    # What 401 messages call the credential; the OAuth variants will name theirs.
-    credential_name = "access token"
-
     def __init__(
         self,
         base_url: str,
-        credentials: Callable[[], str] | str,
+        credentials: XAuth | Callable[[], str] | str,
         *,
         user_id: str | None = None,
         timeout: float = 10.0,
@@ -69,7 +67,8 @@ class XApiClient:
         if fields_param not in FIELDS_PARAM_NAMES:
             raise ValueError(f"fields_param must be one of {FIELDS_PARAM_NAMES}")
         self._base_url = base_url.rstrip("/")
-        self._credentials = credentials
+        # A plain token (or a function returning one) is a bearer token; OAuth comes as an XAuth.
+        self._auth = credentials if hasattr(credentials, "prepare") else BearerToken(credentials)
         self._user_id = user_id
         self._timeout = timeout
         self._max_retries = max(0, max_retries)
@@ -227,10 +226,9 @@ class XApiClient:
 
     # --- plumbing ------------------------------------------------------------------------
 
-    def _auth_headers(self) -> dict[str, str]:
-        # The one place that knows how requests are authorised, so OAuth can replace it.
-        token = self._credentials() if callable(self._credentials) else self._credentials
-        return {"Authorization": f"Bearer {token}"}
+    @property
+    def credential_name(self) -> str:
+        return self._auth.credential_name
 
     def _send(
         self,
@@ -246,15 +244,17 @@ class XApiClient:
         """One logical call: retries transport failures and 5xx with exponential backoff, waits
         out a 429 once if its reset is within `max_rate_wait`, and raises the mapped error otherwise."""
         attempts = attempts or _Attempts()
-        rate_waited = False
+        rate_waited = renewed = False
         while True:
+            headers, auth = self._auth.prepare()
             try:
                 response = self._session.request(
                     method,
                     self._base_url + path,
                     params=params,
                     json=json_body,
-                    headers=self._auth_headers(),
+                    headers=headers,
+                    auth=auth,
                     timeout=self._timeout,
                 )
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
@@ -269,6 +269,10 @@ class XApiClient:
                         self.calls[kind] += units(body) if callable(units) else units
                     return body
                 failure = self._error_from(method, path, response)
+                if isinstance(failure, XAuthError) and not renewed and self._auth.renew_after_unauthorized():
+                    # An access token revoked or expired early: one retry with a renewed one.
+                    renewed = True
+                    continue
                 if isinstance(failure, XRateLimited):
                     wait = self._rate_wait(failure)
                     if wait is None or rate_waited:

@@ -68,6 +68,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             outcomes=_get(env, "POSTLOOP_OUTCOMES_TABLE", "postloop-outcomes"),
             bandit_arms=_get(env, "POSTLOOP_ARMS_TABLE", "postloop-bandit-arms"),
             model_versions=_get(env, "POSTLOOP_MODELS_TABLE", "postloop-model-versions"),
+            locks=_get(env, "POSTLOOP_LOCKS_TABLE", "postloop-locks"),
         ),
         accounts_file=_get(env, "POSTLOOP_ACCOUNTS_FILE"),
         dynamodb_endpoint=env.get("POSTLOOP_DYNAMODB_ENDPOINT") or None,
