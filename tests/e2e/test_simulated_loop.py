@@ -26,6 +26,9 @@ def test_a_week_of_the_loop_posts_collects_learns_and_learn_is_idempotent(redis_
         from postloop.runtime import wiring
         result = simulate.run_in(backends, world, clock, scenario, account, start, 7)
         assert backends.info.redis_kind.startswith("redis-server")
+        # X access tokens expired every two simulated hours and were refreshed through the secret.
+        auth = backends.x_server.auth
+        assert auth.refreshes >= 7 * 24 // 2 // 2 and not auth.revoked
 
         # Posts were made and their outcomes collected at 24 h and 48 h.
         assert result.decisions == 7 * account["posts_per_day"]

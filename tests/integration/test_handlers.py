@@ -70,7 +70,7 @@ def test_post_publishes_once_even_when_retried(stack):
     assert posted["status"] == "posted" and posted["action"] == "posted"
     assert d.post_ids and len(d.post_ids) == len(d.parts)
     assert [stack.x.posts[i].text for i in d.post_ids] == d.parts
-    creates = [r for r in stack.x.requests_log if r[0] == "POST"]
+    creates = [r for r in stack.x.requests_log if r[:2] == ("POST", "/2/tweets")]
     assert len(creates) == len(d.parts)
     # Spend: X's price per post created (a thread's parts each) plus the follower read.
     from postloop.core.spend import X_USER_READ_USD, post_cost
@@ -80,7 +80,7 @@ def test_post_publishes_once_even_when_retried(stack):
     again = invoke("post", {"account_id": "demo", "decision_id": planned["decision_id"],
                             "now": "2026-01-09T05:01:00Z"})
     assert again["action"] == "already_done"
-    assert len([r for r in stack.x.requests_log if r[0] == "POST"]) == len(d.parts)
+    assert len([r for r in stack.x.requests_log if r[:2] == ("POST", "/2/tweets")]) == len(d.parts)
 
 
 def test_post_after_a_crash_reconciles_with_x_instead_of_posting_again(stack):
@@ -90,19 +90,18 @@ def test_post_after_a_crash_reconciles_with_x_instead_of_posting_again(stack):
     store = stack.wiring.decisions
     d = store.claim_for_posting("demo", planned["decision_id"], when)
     # The earlier invocation got X to accept the post(s), then died before recording them.
-    import requests
-    headers = {"Authorization": "Bearer local-x-user-token"}
+    # (Through a client of its own, with the account's OAuth credentials from the secret.)
+    from postloop.runtime.wiring import Wiring
+    x = Wiring().x_for("demo")
     prev = None
     for part in d.parts:
-        body = {"text": part} if prev is None else {"text": part, "reply": {"in_reply_to_tweet_id": prev}}
-        prev = requests.post(f"{stack.backends.info.x_base_url}/2/tweets", json=body, headers=headers,
-                             timeout=5).json()["data"]["id"]
-    before = len([r for r in stack.x.requests_log if r[0] == "POST"])
+        prev = x.create_post(part, reply_to=prev)
+    before = len([r for r in stack.x.requests_log if r[:2] == ("POST", "/2/tweets")])
 
     out = invoke("post", {"account_id": "demo", "decision_id": planned["decision_id"],
                           "now": "2026-01-09T05:05:00Z"})
     assert out["action"] == "reconciled" and out["status"] == "posted"
-    assert len([r for r in stack.x.requests_log if r[0] == "POST"]) == before
+    assert len([r for r in stack.x.requests_log if r[:2] == ("POST", "/2/tweets")]) == before
     assert len(stack.x.live_posts()) == len(d.parts)
 
 
@@ -118,7 +117,7 @@ def test_post_in_dry_run_mode_never_calls_x(stack, monkeypatch):
     w.accounts["demo"] = parse_account({**stack.account, "mode": "dry_run"})
     planned, posted = _plan_and_post(stack, utc(2026, 1, 9, 5))
     assert posted["action"] == "dry_run" and posted["post_ids"][0].startswith("dry-run-")
-    assert not [r for r in stack.x.requests_log if r[0] == "POST"]
+    assert not [r for r in stack.x.requests_log if r[:2] == ("POST", "/2/tweets")]
 
 
 def test_scrape_collects_due_outcomes_once_per_horizon(stack):
@@ -131,8 +130,10 @@ def test_scrape_collects_due_outcomes_once_per_horizon(stack):
     assert early["due"] == 0  # not 24 h yet: nothing is read (reads cost money)
     stack.clock.t = utc(2026, 1, 10, 5)
     out = invoke("scrape", {**load_event("scrape"), "decision_id": d.decision_id, "now": "2026-01-10T05:00:00Z"})
-    assert out["written"] == 1 and out["posts_read"] == 1
-    assert out["spend_usd"] == pytest.approx(0.005 + 0.010)   # one post read, one follower read
+    # The head post's metrics, and the follows of every part from X's post analytics.
+    assert out["written"] == 1 and out["posts_read"] == 1 + len(d.post_ids)
+    # One post read, one follower read, and analytics priced like a post read per id (unconfirmed).
+    assert out["spend_usd"] == pytest.approx(0.005 + 0.010 + 0.005 * len(d.post_ids))
     again = invoke("scrape", {"account_id": "demo", "now": "2026-01-10T05:30:00Z"})
     assert again["written"] == 0 and again["due"] == 0
 
@@ -143,7 +144,17 @@ def test_scrape_collects_due_outcomes_once_per_horizon(stack):
     o48 = outcomes[48]
     assert o48.usable and o48.impressions == round(fate.impressions * (1 - __import__("math").exp(-8)))
     assert o48.engagement_rate == pytest.approx((o48.likes + o48.retweets + o48.replies) / o48.impressions)
-    assert o48.followers_source == "account_delta_share" and o48.followers_gained >= 0
+    assert o48.followers_source == "analytics"
+    assert o48.followers_gained == sum(stack.world.follows(p, stack.clock.t) for p in d.post_ids)
+    assert o48.private_metrics["non_public_metrics"]["impression_count"] == o48.impressions
+
+    # An account without post analytics: the follower delta is shared, and marked an estimate.
+    stack.x.analytics = False
+    planned2, _ = _plan_and_post(stack, utc(2026, 1, 11, 5))
+    stack.clock.t = utc(2026, 1, 12, 6)
+    invoke("scrape", {"account_id": "demo", "now": "2026-01-12T06:00:00Z"})
+    o24 = stack.wiring.outcomes.for_decision("demo", planned2["decision_id"])[0]
+    assert o24.followers_source == "account_delta_share" and o24.followers_gained >= 0
 
 
 def test_scrape_keeps_posts_without_impressions_out_of_learning(stack):

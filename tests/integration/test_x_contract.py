@@ -269,3 +269,29 @@ def test_a_malformed_create_answer_fails_response_validation(openapi, recorder):
         recorder.client().create_post("anything")
     (response,) = recorder.exchanges
     assert list(openapi.iter_response_errors(_AsSentToX(response.request), RequestsOpenAPIResponse(response)))
+
+
+def test_private_metrics_and_post_analytics_exchanges_match_the_spec(openapi, recorder):
+    client = recorder.client(fields_param="post.fields")
+    ids = [client.create_post(f"analytics scenario post {n}") for n in range(3)]
+    batch = client.get_metrics(ids, private_ids=ids[:2])
+    follows = client.get_follows(ids, START, recorder.clock_now)
+    assert batch.metrics[ids[0]].private and set(batch.metrics[ids[0]].private) == {"non_public_metrics",
+                                                                                    "organic_metrics"}
+    assert batch.metrics[ids[2]].private is None
+    assert follows == {i: 0 for i in ids}    # the quiet audience brings nobody
+    analytics = [r for r in recorder.exchanges if r.request.path_url.startswith("/2/tweets/analytics")]
+    assert len(analytics) == 1
+    _assert_all_valid(openapi, recorder)
+
+
+def test_without_access_the_client_falls_back_and_stops_asking(openapi, recorder):
+    recorder.server.private_metrics = recorder.server.analytics = False
+    client = recorder.client(fields_param="post.fields")
+    post_id = client.create_post("a post on an account without analytics")
+    batch = client.get_metrics([post_id], private_ids=[post_id])
+    assert batch.metrics[post_id].private is None and not client.private_metrics_available
+    assert client.get_follows([post_id], START, recorder.clock_now) is None
+    assert client.get_follows([post_id], START, recorder.clock_now) is None
+    assert len([r for r in recorder.exchanges if "/analytics" in r.request.path_url]) == 1
+    _assert_all_valid(openapi, recorder)

@@ -101,3 +101,21 @@ def test_strip_markers():
     assert "1" not in strip_markers("1. Plan\n2) Build\n3/5 ship (4/4)")
     assert "2.5" in strip_markers("2.5x faster")
     assert "40%" in strip_markers("1/ 40% fewer errors")
+
+
+# --- novelty from given vectors (the embeddings method) --------------------------------------------
+
+def test_cosine_novelty_is_one_minus_the_highest_cosine():
+    from postloop.core.features import cosine_novelty
+    assert cosine_novelty([1.0, 0.0], []) == 1.0
+    assert cosine_novelty([1.0, 0.0], [[0.0, 1.0], [3.0, 0.0]]) == pytest.approx(0.0)
+    assert cosine_novelty([1.0, 1.0], [[1.0, 0.0]]) == pytest.approx(1 - 2 ** -0.5)
+    assert cosine_novelty([1.0, 0.0], [[-1.0, 0.0]]) == 1.0     # opposite directions clamp to similarity 0
+
+
+@pytest.mark.parametrize("vector, recent", [([1.0, 0.0], [[1.0, 0.0, 0.0]]), ([0.0, 0.0], [[1.0, 0.0]]),
+                                            ([float("nan"), 1.0], [[1.0, 0.0]])])
+def test_cosine_novelty_refuses_vectors_it_cannot_compare(vector, recent):
+    from postloop.core.features import cosine_novelty
+    with pytest.raises(ValueError):
+        cosine_novelty(vector, recent)

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from postloop.core.quality import HARD_CAP, WEIGHTS, QualityReport, score_quality
+from postloop.core.quality import HARD_CAP, WEIGHTS, QualityReport, blend_with_judge, score_quality
 
 SPECIFIC = (
     "Cold starts cost us 38% of p99 latency. We cut them to 120 ms by moving setup out "
@@ -125,3 +125,28 @@ def test_mechanism_words_raise_specificity():
     ).components["specificity"]
     assert without == 0.0
     assert with_mech == pytest.approx(1 - math.exp(-0.9))
+
+
+# --- blending in a judge's score -----------------------------------------------------------------
+
+
+def test_judge_blend_is_the_weighted_mean():
+    report = score_quality([SPECIFIC])
+    assert blend_with_judge(report, 0.5, 0.4) == pytest.approx(0.6 * report.score + 0.4 * 0.5)
+    assert blend_with_judge(report, 0.5, 0.0) == report.score      # weight 0: the rule score, exactly
+    assert blend_with_judge(report, 0.5, 1.0) == pytest.approx(0.5)
+
+
+def test_judge_cannot_lift_a_draft_over_the_hard_cap():
+    # A banned phrase and an overlong part keep the draft at HARD_CAP whatever the judge says.
+    banned = score_quality([SPECIFIC], banned_phrases=["cut them"])
+    overlong = score_quality([SPECIFIC + " " + SPECIFIC])
+    for report in (banned, overlong):
+        assert blend_with_judge(report, 1.0, 1.0) <= HARD_CAP
+        assert blend_with_judge(report, 1.0, 0.5) <= HARD_CAP
+
+
+@pytest.mark.parametrize("score, weight", [(1.2, 0.5), (-0.1, 0.5), (0.5, 1.5), (0.5, -0.1)])
+def test_judge_blend_refuses_values_outside_the_unit_interval(score, weight):
+    with pytest.raises(ValueError):
+        blend_with_judge(score_quality([SPECIFIC]), score, weight)

@@ -4,6 +4,7 @@ fake X API on 127.0.0.1. Everything lives as long as the `LocalBackends` context
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -14,11 +15,12 @@ import threading
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
 
-X_SECRET_ID = "postloop/local/x"
+X_SECRET_ID = "postloop/local/x/{account_id}"   # one secret per account
+X_AUTH_KINDS = ("oauth2", "oauth1", "bearer")
 OPENAI_SECRET_ID = "postloop/local/openai"
 LOCAL_TOKEN = "local-x-user-token"
 REGION = "us-east-1"
@@ -106,7 +108,11 @@ class LocalBackends:
     """Start everything and point the handlers' settings at it (environment variables)."""
 
     def __init__(self, accounts: list[dict], audience, clock: Callable[[], datetime], *,
-                 use_redis_server: bool = True, log_level: str = "WARNING"):
+                 use_redis_server: bool = True, log_level: str = "WARNING", x_auth: str = "oauth2",
+                 x_fault_schedule=None, extra_env: dict[str, str] | None = None):
+        if x_auth not in X_AUTH_KINDS:
+            raise ValueError(f"x_auth must be one of {', '.join(X_AUTH_KINDS)}")
+        self.x_auth = x_auth
         self.accounts = accounts
         self.audience = audience
         self.clock = clock
@@ -116,6 +122,9 @@ class LocalBackends:
         self._saved_env: dict[str, str | None] = {}
         self.info: BackendInfo | None = None
         self.x_server = None
+        self.redis = None                          # the Redis process (a fault run stops and restarts it)
+        self.x_fault_schedule = x_fault_schedule   # see fake_x.FakeXServer(fault_schedule=...)
+        self.extra_env = dict(extra_env or {})     # more settings for the handlers, restored on exit
 
     def _setenv(self, **values: str) -> None:
         for k, v in values.items():
@@ -146,7 +155,7 @@ class LocalBackends:
 
         import boto3
         secrets = boto3.client("secretsmanager", region_name=REGION)
-        secrets.create_secret(Name=X_SECRET_ID, SecretString=json.dumps({"bearer_token": LOCAL_TOKEN}))
+        x_check = self._x_credentials(secrets)
         writer = "offline (deterministic, no key needed)"
         # With a key in the environment, plan writes with OpenAI; the key goes
         # into the (mocked) secret store, the same path as in production.
@@ -160,6 +169,7 @@ class LocalBackends:
         redis = RedisServerProcess(binary) if binary else StandInRedis()
         redis_url = redis.start()
         self._stack.callback(redis.stop)
+        self.redis = redis
         if binary:
             kind = f"redis-server ({binary})"
         elif self.use_redis_server:
@@ -168,7 +178,7 @@ class LocalBackends:
             kind = "in-process stand-in (fakeredis), as asked"
 
         from postloop_local.fake_x import FakeXServer
-        self.x_server = FakeXServer(self.audience, self.clock, token=LOCAL_TOKEN)
+        self.x_server = FakeXServer(self.audience, self.clock, auth=x_check, fault_schedule=self.x_fault_schedule)
         x_url = self.x_server.start()
         self._stack.callback(self.x_server.stop)
 
@@ -176,17 +186,47 @@ class LocalBackends:
             POSTLOOP_ACCOUNTS_FILE=str(accounts_file), POSTLOOP_REDIS_URL=redis_url,
             POSTLOOP_X_API_BASE_URL=x_url, POSTLOOP_X_SECRET_ID=X_SECRET_ID,
         )
+        self._setenv(**self.extra_env)
         self.info = BackendInfo(kind, writer, redis_url, x_url, str(accounts_file))
         self._reset_caches()
+        from postloop.runtime import wiring
+        # Token expiry and leases follow the simulated clock, as X's side does.
+        wiring.current().clock = self.clock
         return self
+
+    def _x_credentials(self, secrets):
+        """One X secret per account, of the kind asked for, and the fake X's matching check."""
+        from postloop_local.fake_x_auth import BearerCheck, OAuth1Check, OAuth2Check
+        if self.x_auth == "oauth1":
+            creds = {"consumer_key": "local-consumer-key", "consumer_secret": "local-consumer-secret",
+                     "access_token": "local-access-token", "access_token_secret": "local-access-secret"}
+            check = OAuth1Check(**creds)
+        elif self.x_auth == "oauth2":
+            # Access tokens expire every two simulated hours and refresh through the secret and the lease.
+            check = OAuth2Check(self.clock, client_id="local-client")
+        else:
+            check = BearerCheck(LOCAL_TOKEN)
+        for account in self.accounts:
+            if self.x_auth == "oauth1":
+                value = {"auth": "oauth1", **creds}
+            elif self.x_auth == "oauth2":
+                pair = check.issue()
+                value = {"auth": "oauth2", "client_id": "local-client", "access_token": pair["access_token"],
+                         "refresh_token": pair["refresh_token"],
+                         "expires_at": (self.clock() + timedelta(seconds=pair["expires_in"])).isoformat()}
+            else:
+                value = {"auth": "bearer", "bearer_token": LOCAL_TOKEN}
+            name = X_SECRET_ID.replace("{account_id}", str(account.get("account_id")))
+            secrets.create_secret(Name=name, SecretString=json.dumps(value))
+        return check
 
     def _create_tables(self) -> None:
         from postloop.adapters.tables import bind_tables
         from postloop.runtime.settings import load_settings
         s = load_settings({**os.environ, "POSTLOOP_ACCOUNTS_FILE": "unused"})
         bound = bind_tables(s.tables, s.region, s.dynamodb_endpoint)
-        for model in (bound.content_metadata, bound.outcomes, bound.bandit_arms, bound.model_versions):
-            model.create_table(billing_mode="PAY_PER_REQUEST", wait=False)
+        for f in dataclasses.fields(bound):
+            getattr(bound, f.name).create_table(billing_mode="PAY_PER_REQUEST", wait=False)
 
     @staticmethod
     def _reset_caches() -> None:

@@ -7,16 +7,18 @@ against it in tests and in the simulator. Faults can be injected per request.
 from __future__ import annotations
 
 import base64
-import hmac
 import json
 import re
 import threading
+import time
 import unicodedata
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Protocol
 from urllib.parse import parse_qsl, urlsplit
+
+from postloop_local.fake_x_auth import TOKEN_PATH, BearerCheck
 
 MAX_WEIGHTED_LENGTH = 280
 MAX_IDS_PER_LOOKUP = 100
@@ -64,6 +66,27 @@ class StoredPost:
 
 
 @dataclass
+class ScheduledFault:
+    """What a fault schedule makes of one request (see `FakeXServer(fault_schedule=...)`).
+
+    `status` None keeps the real answer. `handle_first` handles the request for real before
+    answering `status` (a post is created although the caller is told otherwise). `delay` holds
+    the answer back that many seconds, outside the lock: past the client's timeout, the caller
+    never hears it, which is how a timeout looks from the client's side.
+    """
+
+    status: int | None = None
+    body: dict | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    handle_first: bool = False
+    delay: float = 0.0
+
+
+# (method, path, query, JSON body) -> what to do with the request, or None to answer it normally.
+FaultSchedule = Callable[[str, str, dict, Any], "ScheduledFault | None"]
+
+
+@dataclass
 class _Fault:
     method: str
     path_prefix: str
@@ -104,6 +127,9 @@ def _default_fault_body(status: int) -> dict:
     return {}
 
 
+_PRIVATE_FIELDS = {"non_public_metrics", "organic_metrics"}
+
+
 class FakeXServer:
     """X API v2 for one account on an ephemeral 127.0.0.1 port.
 
@@ -119,15 +145,26 @@ class FakeXServer:
         token: str = "local-test-token",
         user_id: str = "1000000001",
         username: str = "postloop_sim",
+        auth: Any = None,
+        private_metrics: bool = True,
+        analytics: bool = True,
+        fault_schedule: FaultSchedule | None = None,
     ):
         self.audience = audience
         self.clock = clock
         self.user_id = user_id
         self.username = username
-        self._token = token
+        # Who may call: a fixed bearer token unless an OAuth check is given (fake_x_auth).
+        self.auth = auth if auth is not None else BearerCheck(token)
+        # Whether the account's access includes non-public metrics and post analytics.
+        self.private_metrics = private_metrics
+        self.analytics = analytics
         self.posts: dict[str, StoredPost] = {}
         self.requests_log: list[tuple[str, str, dict[str, str], Any]] = []
         self._faults: list[_Fault] = []
+        # Consulted for every request that no `inject` matched, under the lock; a fault run's plan.
+        self.fault_schedule = fault_schedule
+        self.duplicate_refusals = 0   # creates refused because the account already holds the text
         self._last_id = 0
         self._lock = threading.RLock()
         self._httpd: ThreadingHTTPServer | None = None
@@ -205,6 +242,11 @@ class FakeXServer:
 
     def handle(self, method: str, raw_path: str, headers: Any, raw_body: bytes) -> tuple[int, dict, dict[str, str]]:
         """Answer one HTTP request: (status, JSON body, extra headers)."""
+        return self.answer(method, raw_path, headers, raw_body)[:3]
+
+    def answer(self, method: str, raw_path: str, headers: Any,
+               raw_body: bytes) -> tuple[int, dict, dict[str, str], float]:
+        """Like `handle`, plus the seconds to hold the answer back (a scheduled slow answer)."""
         parts = urlsplit(raw_path)
         path = parts.path
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
@@ -218,13 +260,29 @@ class FakeXServer:
             self.requests_log.append((method, path, query, body))
             fault = self._take_fault(method, path)
             if fault is not None and fault.after is None:
-                return fault.status, self._fault_body(fault), fault.headers
-            status, payload = self._route(method, path, query, headers, body)
+                return fault.status, self._fault_body(fault), fault.headers, 0.0
+            scheduled = None
+            if fault is None and self.fault_schedule is not None:
+                scheduled = self.fault_schedule(method, path, query, body)
+                if scheduled is not None and scheduled.status is not None and not scheduled.handle_first:
+                    return (scheduled.status, _scheduled_body(scheduled), dict(scheduled.headers),
+                            scheduled.delay)
+            if method == "POST" and path == TOKEN_PATH and hasattr(self.auth, "token_endpoint"):
+                status, payload = self.auth.token_endpoint(headers, raw_body)
+            elif not self.auth.authorised(method, (self.base_url or "") + raw_path, headers):
+                status, payload = 401, problem(401, "Unauthorized", "Unauthorized")
+            else:
+                status, payload = self._route(method, path, query, headers, body)
             if fault is not None:
                 assert fault.after is not None
                 fault.after(status, payload)
-                return fault.status, self._fault_body(fault), fault.headers
-            return status, payload, {}
+                return fault.status, self._fault_body(fault), fault.headers, 0.0
+            if scheduled is not None:
+                if scheduled.status is not None:
+                    return (scheduled.status, _scheduled_body(scheduled), dict(scheduled.headers),
+                            scheduled.delay)
+                return status, payload, dict(scheduled.headers), scheduled.delay
+            return status, payload, {}, 0.0
 
     @staticmethod
     def _fault_body(fault: _Fault) -> dict:
@@ -240,13 +298,13 @@ class FakeXServer:
         return None
 
     def _route(self, method: str, path: str, query: dict[str, str], headers: Any, body: Any) -> tuple[int, dict]:
-        if not self._authorised(headers.get("Authorization", "")):
-            return 401, problem(401, "Unauthorized", "Unauthorized")
         segments = path.strip("/").split("/")
         if method == "POST" and path == "/2/tweets":
             return self._create(body)
         if method == "GET" and path == "/2/tweets":
             return self._lookup(query)
+        if method == "GET" and path == "/2/tweets/analytics":
+            return self._analytics(query)
         if len(segments) == 3 and segments[:2] == ["2", "tweets"]:
             if method == "GET":
                 return self._lookup_one(segments[2], query)
@@ -257,10 +315,6 @@ class FakeXServer:
         if method == "GET" and len(segments) == 4 and segments[:2] == ["2", "users"] and segments[3] == "tweets":
             return self._timeline(segments[2], query)
         return 404, problem(404, "Not Found", f"No route for {method} {path}.")
-
-    def _authorised(self, header: str) -> bool:
-        scheme, _, value = header.partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), self._token.encode())
 
     # --- endpoints -----------------------------------------------------------------------
 
@@ -283,6 +337,7 @@ class FakeXServer:
                     parameter="reply.in_reply_to_tweet_id",
                 )
         if any(p.text == text and not p.deleted and p.author_id == self.user_id for p in self.posts.values()):
+            self.duplicate_refusals += 1
             return 403, problem(403, "Forbidden", DUPLICATE_DETAIL)
         now = _aware(self.clock())
         post = StoredPost(self._next_id(now), text, now, reply_to, self.user_id)
@@ -311,6 +366,8 @@ class FakeXServer:
         if bad:
             return 400, _invalid(f"The `ids` query parameter value [{bad[0]}] is not valid.", parameter="ids")
         fields = _post_fields(query)
+        if fields & _PRIVATE_FIELDS and not self.private_metrics:
+            return 403, problem(403, "Forbidden", "Your client is not permitted to request non-public metrics.")
         data, errors = [], []
         for post_id in ids:
             post = self.posts.get(post_id)
@@ -418,13 +475,54 @@ class FakeXServer:
             out["author_id"] = post.author_id
         if "conversation_id" in fields:
             out["conversation_id"] = self._root_of(post).post_id
-        if "public_metrics" in fields:
-            raw = self.audience.metrics(post.post_id, _aware(self.clock()))
+        if fields & ({"public_metrics"} | _PRIVATE_FIELDS):
+            now = _aware(self.clock())
+            raw = self.audience.metrics(post.post_id, now)
             metrics = {key: int(raw.get(key, 0)) for key in _METRIC_KEYS}
-            # The spec requires repost_count; the live API has long said retweet_count. Send both.
-            metrics["repost_count"] = metrics["retweet_count"]
-            out["public_metrics"] = metrics
+            if "public_metrics" in fields:
+                # The spec requires repost_count; the live API has long said retweet_count. Send both.
+                out["public_metrics"] = {**metrics, "repost_count": metrics["retweet_count"]}
+            # Non-public metrics exist only for the account's own posts under 30 days old. The
+            # fake derives the clicks from the likes (the simulated audience does not model them).
+            own_recent = post.author_id == self.user_id and now - _aware(post.created_at) < timedelta(days=30)
+            if fields & _PRIVATE_FIELDS and own_recent:
+                clicks = {"user_profile_clicks": metrics["like_count"] // 5,
+                          "url_link_clicks": metrics["like_count"] // 3 if "http" in post.text else 0}
+                if "non_public_metrics" in fields:
+                    out["non_public_metrics"] = {"impression_count": metrics["impression_count"], **clicks}
+                if "organic_metrics" in fields:
+                    organic = {k: metrics[k] for k in ("impression_count", "like_count", "reply_count",
+                                                       "retweet_count")}
+                    out["organic_metrics"] = {**organic, **clicks}
         return out
+
+    def _analytics(self, query: dict[str, str]) -> tuple[int, dict]:
+        """GET /2/tweets/analytics: per-post totals, `follows` among them."""
+        if not self.analytics:
+            return 403, problem(403, "Forbidden", "Your account does not have access to post analytics.")
+        raw = query.get("ids", "")
+        ids = [i for i in raw.split(",") if i] if raw else []
+        if not ids or len(ids) > MAX_IDS_PER_LOOKUP or any(not _POST_ID.match(i) for i in ids):
+            return 400, _invalid("The `ids` query parameter is not valid.", parameter="ids")
+        for name in ("start_time", "end_time"):
+            if name not in query:
+                return 400, _invalid(f"The `{name}` query parameter is required.", parameter=name)
+        try:
+            end = _aware(datetime.fromisoformat(query["end_time"].replace("Z", "+00:00")))
+        except ValueError:
+            return 400, _invalid("The `end_time` query parameter is not valid.", parameter="end_time")
+        fields = _csv(query.get("analytics.fields")) or {"id"}
+        follows_of = getattr(self.audience, "follows", None)
+        data = []
+        for post_id in ids:
+            post = self.posts.get(post_id)
+            if post is None or post.deleted or post.author_id != self.user_id:
+                continue
+            row: dict[str, Any] = {"id": post_id}
+            if "follows" in fields:
+                row["follows"] = int(follows_of(post_id, min(end, _aware(self.clock())))) if follows_of else 0
+            data.append(row)
+        return 200, ({"data": data} if data else {})
 
     def _root_of(self, post: StoredPost) -> StoredPost:
         seen = set()
@@ -446,24 +544,34 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length > 0 else b""
         fake: FakeXServer = self.server.fake  # type: ignore[attr-defined]
         try:
-            status, payload, extra = fake.handle(self.command, self.path, self.headers, raw)
+            status, payload, extra, delay = fake.answer(self.command, self.path, self.headers, raw)
         except Exception as exc:  # a bug in the fake must surface as a 500, not a hung client
             detail = f"fake X failed: {type(exc).__name__}"
-            status, payload, extra = 500, problem(500, "Internal Error", detail, _PROBLEM_INTERNAL), {}
+            status, payload, extra, delay = 500, problem(500, "Internal Error", detail, _PROBLEM_INTERNAL), {}, 0.0
+        if delay > 0:
+            time.sleep(delay)   # outside the fake's lock: other requests go on meanwhile
         data = json.dumps(payload).encode()
-        self.send_response(status)
-        content_type = "application/problem+json" if status >= 400 else "application/json"
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in extra.items():
-            self.send_header(name, str(value))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(status)
+            content_type = "application/problem+json" if status >= 400 else "application/json"
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in extra.items():
+                self.send_header(name, str(value))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up waiting (a scheduled slow answer); nobody is left to tell.
+            self.close_connection = True
 
     do_GET = do_POST = do_DELETE = do_PUT = _serve
 
     def log_message(self, format: str, *args: Any) -> None:
         return None  # keep test output quiet
+
+
+def _scheduled_body(fault: ScheduledFault) -> dict:
+    return fault.body if fault.body is not None else _default_fault_body(fault.status)
 
 
 def _invalid(detail: str, *, parameter: str | None = None) -> dict:

@@ -54,6 +54,14 @@ class MemoryDecisionStore:
         d.status, d.updated_at = Status.POSTING, now
         return _copy_decision(d)
 
+    def fail_unless_terminal(self, account_id: str, decision_id: str, reason: str, now: datetime) -> bool:
+        """The workflow's Catch: failed with `reason` unless missing or already ended."""
+        d = self._items.get((account_id, decision_id))
+        if d is None or d.status.terminal:
+            return False
+        d.status, d.status_reason, d.updated_at = Status.FAILED, reason, now
+        return True
+
     def save(self, decision: Decision) -> None:
         self._items[(decision.account_id, decision.decision_id)] = _copy_decision(decision)
 
@@ -155,7 +163,9 @@ class DirectX:
                 raise ThreadPartiallyPublished(list(ids), err) from err
         return ids
 
-    def get_metrics(self, post_ids: Sequence[str]) -> MetricsBatch:
+    def get_metrics(self, post_ids: Sequence[str], private_ids: Sequence[str] = ()) -> MetricsBatch:
+        # Public metrics only, and no post analytics (get_follows): the in-memory account stands for
+        # one without those, so followers per post are the shared-delta estimate here.
         batch = MetricsBatch()
         now = self.clock()
         for pid in dict.fromkeys(post_ids):

@@ -145,5 +145,11 @@ class World:
             fates = list(self._fates.values())
         return initial + sum(round(f.follows * self._accrued(f.created_at, now)) for f in fates)
 
+    def follows(self, post_id: str, now: datetime) -> int:
+        """Followers this post has brought so far (what X's post analytics report as `follows`)."""
+        with self._lock:
+            f = self._fates.get(post_id)
+        return round(f.follows * self._accrued(f.created_at, now)) if f else 0
+
     def fate(self, post_id: str) -> PostFate | None:
         return self._fates.get(post_id)

@@ -112,6 +112,24 @@ class DynamoDecisionStore:
             raise
         return self._from_item(item)
 
+    def fail_unless_terminal(self, account_id: str, decision_id: str, reason: str, now: datetime) -> bool:
+        """Mark the decision failed with `reason` unless it is missing or already ended; True if marked.
+
+        What the workflow's Catch does (one conditional UpdateItem in the state machine).
+        """
+        terminal = [s.value for s in Status if s.terminal]
+        try:
+            self._t(account_id, decision_id).update(
+                actions=[self._t.status.set(Status.FAILED.value), self._t.status_reason.set(reason),
+                         self._t.updated_at.set(now)],
+                condition=self._t.decision_id.exists() & ~self._t.status.is_in(*terminal),
+            )
+        except UpdateError as err:
+            if _conditional_failed(err):
+                return False
+            raise
+        return True
+
     def save(self, decision: Decision) -> None:
         self._to_item(decision).save()
 
@@ -158,6 +176,7 @@ class DynamoOutcomeStore:
             usable=bool(r.usable),
             problem=r.problem,
             spend_usd=r.spend_usd,
+            private_metrics=r.private_metrics,
         )
 
     def put_if_absent(self, o: Outcome) -> bool:
@@ -180,6 +199,7 @@ class DynamoOutcomeStore:
             usable=o.usable,
             problem=o.problem,
             spend_usd=o.spend_usd,
+            private_metrics=o.private_metrics,
         )
         try:
             item.save(condition=self._t.outcome_key.does_not_exist())

@@ -111,6 +111,7 @@ class OutcomesTable(Model):
     usable = BooleanAttribute(default=True)
     problem = UnicodeAttribute(null=True)
     spend_usd = NumberAttribute(null=True)
+    private_metrics = JSONAttribute(null=True)
 
     by_collected_at = _ByCollectedAt()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import collections
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
@@ -31,6 +31,8 @@ _RATE_RESET_MARGIN_S = 1.0  # x-rate-limit-reset has whole-second precision
 # `post.fields`. Which one the live API honours is unconfirmed, so the client starts with one and
 # switches once if X rejects or ignores it.
 FIELDS_PARAM_NAMES = ("tweet.fields", "post.fields")
+
+PRIVATE_FIELDS = "public_metrics,non_public_metrics,organic_metrics"
 
 _POST_ID = re.compile(r"^[0-9]{1,19}$")
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
@@ -79,6 +81,9 @@ class XApiClient:
         self._fields_param = fields_param
         self._fields_param_confirmed = False
         self.calls: collections.Counter[str] = collections.Counter()
+        # Switched off for good after X refuses them once: the account's tier lacks them.
+        self.private_metrics_available = True
+        self.analytics_available = True
 
     @property
     def fields_param(self) -> str:
@@ -145,11 +150,13 @@ class XApiClient:
 
     # --- reading -------------------------------------------------------------------------
 
-    def get_metrics(self, post_ids: Sequence[str]) -> MetricsBatch:
+    def get_metrics(self, post_ids: Sequence[str], private_ids: Sequence[str] = ()) -> MetricsBatch:
         """Public metrics for `post_ids` (duplicates ignored), at most 100 ids per request.
 
-        Ids X reports as gone (its `errors[]`), ids it leaves out and malformed ids land in
-        `unavailable` with a reason; they never raise.
+        For ids also in `private_ids` (own posts under 30 days old) X's non-public and organic
+        metrics are asked for too; if X refuses them, the client stops asking and reads public
+        metrics only. Ids X reports as gone (its `errors[]`), ids it leaves out and malformed ids
+        land in `unavailable` with a reason; they never raise.
         """
         batch = MetricsBatch()
         wanted: list[str] = []
@@ -158,27 +165,71 @@ class XApiClient:
                 wanted.append(raw)
             else:
                 batch.unavailable[raw] = "not a post id"
-        for start in range(0, len(wanted), MAX_IDS_PER_LOOKUP):
-            chunk = wanted[start : start + MAX_IDS_PER_LOOKUP]
-            # Counted per id asked for: an upper bound, since X may bill only the posts it returns.
-            body = self._get_posts(
-                "/2/tweets", {"ids": ",".join(chunk)}, "public_metrics", kind="post_read", units=len(chunk)
-            )
-            in_chunk = set(chunk)
-            for item in _data_list(body):
-                pid = str(item.get("id", ""))
-                if pid in in_chunk:
-                    batch.metrics[pid] = _metrics_from(item.get("public_metrics"))
-            for problem in body.get("errors") or []:
-                if not isinstance(problem, dict):
-                    continue
-                pid = str(problem.get("resource_id") or problem.get("value") or "")
-                if pid in in_chunk and pid not in batch.metrics:
-                    batch.unavailable[pid] = str(problem.get("detail") or problem.get("title") or "unavailable")
-            for pid in chunk:
-                if pid not in batch.metrics and pid not in batch.unavailable:
-                    batch.unavailable[pid] = "not returned by X"
+        private = set(map(str, private_ids)) if self.private_metrics_available else set()
+        groups = [[p for p in wanted if p in private], [p for p in wanted if p not in private]]
+        for with_private, ids in zip((True, False), groups):
+            for start in range(0, len(ids), MAX_IDS_PER_LOOKUP):
+                self._read_chunk(ids[start : start + MAX_IDS_PER_LOOKUP], with_private, batch)
         return batch
+
+    def _read_chunk(self, chunk: list[str], with_private: bool, batch: MetricsBatch) -> None:
+        fields = PRIVATE_FIELDS if with_private else "public_metrics"
+        try:
+            # Counted per id asked for: an upper bound, since X may bill only the posts it returns.
+            body = self._get_posts("/2/tweets", {"ids": ",".join(chunk)}, fields, kind="post_read",
+                                   units=len(chunk))
+        except XForbidden:
+            if not with_private:
+                raise
+            # No access to non-public metrics (app or account tier): public ones from now on.
+            self.private_metrics_available = False
+            self._read_chunk(chunk, False, batch)
+            return
+        in_chunk = set(chunk)
+        for item in _data_list(body):
+            pid = str(item.get("id", ""))
+            if pid in in_chunk:
+                m = _metrics_from(item.get("public_metrics"))
+                found = {k: item[k] for k in ("non_public_metrics", "organic_metrics")
+                         if isinstance(item.get(k), dict)}
+                batch.metrics[pid] = replace(m, private=found) if found else m
+        for problem in body.get("errors") or []:
+            if not isinstance(problem, dict):
+                continue
+            pid = str(problem.get("resource_id") or problem.get("value") or "")
+            if pid in in_chunk and pid not in batch.metrics:
+                batch.unavailable[pid] = str(problem.get("detail") or problem.get("title") or "unavailable")
+        for pid in chunk:
+            if pid not in batch.metrics and pid not in batch.unavailable:
+                batch.unavailable[pid] = "not returned by X"
+
+    def get_follows(self, post_ids: Sequence[str], start: datetime, end: datetime) -> dict[str, int] | None:
+        """Followers each post brought between `start` and `end`, from `GET /2/tweets/analytics`.
+
+        None when the account has no access to post analytics (X answers 403 or 404); the client
+        then stops asking. Ids X does not report are left out.
+        """
+        if not self.analytics_available:
+            return None
+        ids = [pid for pid in dict.fromkeys(map(str, post_ids)) if _POST_ID.match(pid)]
+        follows: dict[str, int] = {}
+        for i in range(0, len(ids), MAX_IDS_PER_LOOKUP):
+            chunk = ids[i : i + MAX_IDS_PER_LOOKUP]
+            params = {"ids": ",".join(chunk), "start_time": _rfc3339(start), "end_time": _rfc3339(end),
+                      "granularity": "total", "analytics.fields": "id,follows"}
+            try:
+                body = self._send("GET", "/2/tweets/analytics", kind="analytics_read", params=params,
+                                  units=len(chunk))
+            except (XForbidden, XBadRequest) as err:
+                if isinstance(err, XBadRequest) and err.status != 404:
+                    raise
+                self.analytics_available = False
+                return None
+            for item in _data_list(body):
+                value = item.get("follows")
+                if str(item.get("id")) in chunk and isinstance(value, int) and not isinstance(value, bool):
+                    follows[str(item["id"])] = value
+        return follows
 
     def get_me(self) -> dict:
         """The authenticated account as `{"id", "username"}`; remembers the id."""

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from postloop.core.safety import MODERATION_CATEGORIES, term_problem
+
 # postloop: the bot as designed. The others exist to measure it against:
 # random (uniform type and hour), fixed (the first type at one hour: what a
 # person without data would do), seed-naive (Beta Thompson sampling on a fixed
@@ -18,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 # taken literally).
 POLICIES = ("postloop", "random", "fixed", "seed-naive")
 MODES = ("live", "dry_run", "approval")
+NOVELTY_METHODS = ("ngrams", "embeddings")
 
 
 class ConfigError(ValueError):
@@ -61,6 +64,43 @@ class Learning:
 
 
 @dataclass(frozen=True)
+class BannedTopic:
+    """A topic the account must not post about: hit by any of its terms, or by a moderation category."""
+
+    name: str
+    terms: tuple[str, ...] = ()
+    moderation_categories: tuple[str, ...] = ()   # needs safety.moderation
+    min_category_score: float = 0.5               # a listed category's score that hits the topic unflagged
+
+
+@dataclass(frozen=True)
+class Safety:
+    """Checks that block a draft (core/safety.py): they fail closed."""
+
+    banned_words: tuple[str, ...] = ()
+    banned_topics: tuple[BannedTopic, ...] = ()
+    moderation: bool = False   # OpenAI's moderation endpoint judges every draft
+
+    @property
+    def active(self) -> bool:
+        return bool(self.banned_words or self.banned_topics or self.moderation)
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    # Share of a language model's score in the quality feature; 0 turns the judge off.
+    weight: float = 0.0
+
+
+@dataclass(frozen=True)
+class NoveltyConfig:
+    method: str = "ngrams"   # "ngrams" (character 3-grams) or "embeddings" (OpenAI embeddings)
+    # The near-duplicate threshold of the embeddings method (embedding similarities run
+    # higher than n-gram ones); the n-gram method, and a fallback to it, use min_novelty.
+    min_novelty: float = 0.1
+
+
+@dataclass(frozen=True)
 class AccountConfig:
     account_id: str
     handle: str
@@ -80,6 +120,9 @@ class AccountConfig:
     max_candidates: int = 3
     min_novelty: float = 0.25
     banned_phrases: tuple[str, ...] = ()
+    safety: Safety = field(default_factory=Safety)
+    judge: JudgeConfig = field(default_factory=JudgeConfig)
+    novelty: NoveltyConfig = field(default_factory=NoveltyConfig)
     budget_x_usd: float | None = None        # monthly cap of X spend; None: no cap
     budget_openai_usd: float | None = None   # monthly cap of OpenAI spend; None: no cap
 
@@ -138,7 +181,8 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
     d = _typed(data, dict, where)
     _known_keys(d, {"account_id", "handle", "persona", "niche", "topics", "domain_terms", "timezone",
                     "content_types", "posting_hours", "posts_per_day", "fixed_hour", "thresholds", "learning", "policy",
-                    "mode", "max_candidates", "min_novelty", "banned_phrases", "budgets"}, where)
+                    "mode", "max_candidates", "min_novelty", "banned_phrases", "budgets",
+                    "safety", "judge", "novelty"}, where)
     account_id = _req(d, "account_id", str, where)
     if not account_id or not all(c.isalnum() or c in "-_" for c in account_id) or len(account_id) > 64:
         raise ConfigError(f"{where}.account_id: use 1-64 letters, digits, '-' or '_'")
@@ -278,9 +322,77 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
         max_candidates=max_candidates,
         min_novelty=min_novelty,
         banned_phrases=_str_list(d, "banned_phrases", where, required=False),
+        safety=_parse_safety(d.get("safety", {}), f"{where}.safety"),
+        judge=_parse_judge(d.get("judge", {}), f"{where}.judge"),
+        novelty=_parse_novelty(d.get("novelty", {}), f"{where}.novelty"),
         budget_x_usd=caps["x_usd_per_month"],
         budget_openai_usd=caps["openai_usd_per_month"],
     )
+
+
+def _terms(d: dict, key: str, where: str) -> tuple[str, ...]:
+    terms = _str_list(d, key, where, required=False)
+    for i, term in enumerate(terms):
+        problem = term_problem(term)
+        if problem:
+            raise ConfigError(f"{where}.{key}[{i}]: {problem}, got {term!r}")
+    return terms
+
+
+def _parse_safety(raw: Any, where: str) -> Safety:
+    d = _typed(raw, dict, where)
+    _known_keys(d, {"banned_words", "banned_topics", "moderation"}, where)
+    moderation = _typed(d.get("moderation", False), bool, f"{where}.moderation")
+    topics = []
+    for i, item in enumerate(_typed(d.get("banned_topics", []), list, f"{where}.banned_topics")):
+        w = f"{where}.banned_topics[{i}]"
+        if isinstance(item, str):   # shorthand: the topic's name is its only term
+            item = {"name": item, "terms": [item]}
+        _typed(item, dict, w)
+        _known_keys(item, {"name", "terms", "moderation_categories", "min_category_score"}, w)
+        name = _req(item, "name", str, w)
+        if not name.strip():
+            raise ConfigError(f"{w}.name: must not be empty")
+        terms = _terms(item, "terms", w)
+        categories = _str_list(item, "moderation_categories", w, required=False)
+        for j, category in enumerate(categories):
+            if category not in MODERATION_CATEGORIES:
+                raise ConfigError(f"{w}.moderation_categories[{j}]: one of {', '.join(MODERATION_CATEGORIES)}, "
+                                  f"got {category!r}")
+        if categories and not moderation:
+            raise ConfigError(f"{w}.moderation_categories: needs {where}.moderation set to true")
+        if not terms and not categories:
+            raise ConfigError(f"{w}: needs 'terms' or 'moderation_categories'")
+        score = _typed(item.get("min_category_score", 0.5), float, f"{w}.min_category_score")
+        if not 0 < score <= 1:
+            raise ConfigError(f"{w}.min_category_score: must lie in (0, 1]")
+        topics.append(BannedTopic(name=name, terms=terms, moderation_categories=categories,
+                                  min_category_score=score))
+    if len({t.name for t in topics}) != len(topics):
+        raise ConfigError(f"{where}.banned_topics: names must be unique")
+    return Safety(banned_words=_terms(d, "banned_words", where), banned_topics=tuple(topics),
+                  moderation=moderation)
+
+
+def _parse_judge(raw: Any, where: str) -> JudgeConfig:
+    d = _typed(raw, dict, where)
+    _known_keys(d, {"weight"}, where)
+    weight = _typed(d.get("weight", 0.0), float, f"{where}.weight")
+    if not 0 <= weight <= 1:
+        raise ConfigError(f"{where}.weight: must lie in [0, 1], got {weight!r}")
+    return JudgeConfig(weight=weight)
+
+
+def _parse_novelty(raw: Any, where: str) -> NoveltyConfig:
+    d = _typed(raw, dict, where)
+    _known_keys(d, {"method", "min_novelty"}, where)
+    method = _typed(d.get("method", "ngrams"), str, f"{where}.method")
+    if method not in NOVELTY_METHODS:
+        raise ConfigError(f"{where}.method: one of {', '.join(NOVELTY_METHODS)}, got {method!r}")
+    min_novelty = _typed(d.get("min_novelty", 0.1), float, f"{where}.min_novelty")
+    if not 0 <= min_novelty < 1:
+        raise ConfigError(f"{where}.min_novelty: must lie in [0, 1)")
+    return NoveltyConfig(method=method, min_novelty=min_novelty)
 
 
 def load_accounts(path: str | Path) -> dict[str, AccountConfig]:

@@ -5,6 +5,8 @@ offline (simulator, backtests) and online (Lambda).
 
 * `similarity` is the cosine similarity of character-3-gram counts of lower-cased,
   whitespace-collapsed text; `novelty` is one minus the highest similarity to recent posts.
+  `cosine_novelty` is the same measure on given vectors (an account may choose
+  embeddings instead of n-grams; the vectors then come from the embedder).
 * `expertise` measures how densely a text uses the niche's vocabulary and concrete,
   causal language. Hits are counted as
 
@@ -156,6 +158,27 @@ def _vector(text: str) -> tuple[np.ndarray, np.ndarray]:
     ids = np.fromiter((_VOCAB.setdefault(g, len(_VOCAB)) for g in grams), dtype=np.int64, count=len(grams))
     weights = np.fromiter(grams.values(), dtype=float, count=len(grams)) / (norm or 1.0)
     return ids, weights
+
+
+def cosine_novelty(vector: Sequence[float], recent: Sequence[Sequence[float]]) -> float:
+    """1 − the highest cosine similarity (clamped to [0, 1]) of `vector` to any of `recent`.
+
+    1.0 when `recent` is empty. Raises ValueError for vectors that cannot be compared
+    (different lengths, a zero vector, a non-finite value), so a caller can fall back.
+    """
+    if not len(recent):
+        return 1.0
+    v = np.asarray(vector, dtype=float)
+    r = np.asarray(recent, dtype=float)
+    if v.ndim != 1 or r.ndim != 2 or r.shape[1] != v.shape[0] or v.shape[0] == 0:
+        raise ValueError("vectors of different lengths")
+    if not (np.isfinite(v).all() and np.isfinite(r).all()):
+        raise ValueError("a vector holds a non-finite value")
+    norms = np.linalg.norm(r, axis=1) * np.linalg.norm(v)
+    if not norms.all():
+        raise ValueError("a zero vector has no direction")
+    sims = (r @ v) / norms
+    return 1.0 - float(min(1.0, max(0.0, sims.max())))
 
 
 def count_words(text: str) -> int:

@@ -14,19 +14,25 @@ from typing import Protocol
 import numpy as np
 
 from postloop.core import features as feat
-from postloop.core.account import AccountConfig
+from postloop.core.account import AccountConfig, ConfigError, ContentType
 from postloop.core.ports import (
     AlreadyExists,
     ArmStore,
     DecisionStore,
+    Draft,
+    Embedder,
+    Judge,
+    JudgeRequest,
     ModelCache,
     ModelRegistry,
+    Moderator,
     OutcomeStore,
     WriteRequest,
     Writer,
 )
 from postloop.core.predictor import engagement_vector, predict
-from postloop.core.quality import score_quality
+from postloop.core.quality import QualityReport, blend_with_judge, score_quality
+from postloop.core.safety import SAFETY_FAILURE, check_drafts, describe_error
 from postloop.core.spend import month_spend
 from postloop.core.records import (
     SETTLED_HORIZON_HOURS,
@@ -67,6 +73,10 @@ class PlanDeps:
     chooser: Chooser | None = None   # None: the account's configured policy
     rng_salt: str = ""   # varies the policy's random draws between simulated seeds; "" in production
     outcomes: OutcomeStore | None = None   # needed only to check monthly budgets
+    # The optional OpenAI-backed checks; plan refuses an account that asks for one it was not given.
+    moderator: Moderator | None = None   # safety.moderation
+    judge: Judge | None = None           # judge.weight > 0
+    embedder: Embedder | None = None     # novelty.method "embeddings"
 
 
 @dataclass
@@ -203,6 +213,7 @@ def plan(config: AccountConfig, scheduled_time: datetime, deps: PlanDeps) -> Dec
     existing = deps.decisions.get(config.account_id, decision_id)
     if existing is not None:
         return existing
+    require_checks(config, deps)
 
     over = over_budget(config, now, deps)
     if over:
@@ -230,28 +241,33 @@ def plan(config: AccountConfig, scheduled_time: datetime, deps: PlanDeps) -> Dec
     # X refuses a part that repeats a live post word for word, even inside a
     # thread that is new as a whole: such drafts are rejected before they cost a post.
     recent_parts = {_normal(part) for d in history for part in d.parts}
-    scored = []
-    for i in range(config.max_candidates):
-        draft = deps.writer.write(WriteRequest(
+    drafts = [
+        deps.writer.write(WriteRequest(
             content_type=ct.name, prompt=ct.prompt, persona=config.persona, niche=config.niche,
             topics=config.topics, thread=ct.thread, seed=_seed(decision_id, f"draft{i}") % (2**32),
         ))
-        text = " ".join(draft.parts)
-        quality = score_quality(draft.parts, banned_phrases=config.banned_phrases)
+        for i in range(config.max_candidates)
+    ]
+    checks = ContentChecks(config, deps, drafts, ct)
+    checks.safety()
+    novelty = checks.novelty(recent)
+    for i, draft in enumerate(drafts):
+        repeated = [k for k, part in enumerate(draft.parts) if _normal(part) in recent_parts]
+        if repeated:
+            checks.problems[i].append(f"part {repeated[0] + 1} repeats a recent post word for word")
+    quality = checks.judged_quality()
+    scored = []
+    for i, draft in enumerate(drafts):
+        text = checks.texts[i]
         f = Features(
-            quality=quality.score,
-            novelty=feat.novelty(text, recent),
+            quality=quality[i],
+            novelty=novelty[i],
             expertise=feat.expertise(text, config.domain_terms),
             viral=feat.viral_indicators(draft.parts[0]),
-            quality_components=dict(quality.components),
+            quality_components=dict(checks.reports[i].components),
+            checks=checks.records[i],
         )
-        problems = list(quality.problems)
-        if f.novelty < config.min_novelty:
-            problems.append(f"near-duplicate of a recent post (novelty {f.novelty:.2f})")
-        repeated = [i for i, part in enumerate(draft.parts) if _normal(part) in recent_parts]
-        if repeated:
-            problems.append(f"part {repeated[0] + 1} repeats a recent post word for word")
-        scored.append((draft, f, predict(lookup.model, f, content_type, hour), problems))
+        scored.append((draft, f, predict(lookup.model, f, content_type, hour), checks.problems[i]))
 
     def rank(item):
         draft, f, p, problems = item
@@ -282,13 +298,17 @@ def plan(config: AccountConfig, scheduled_time: datetime, deps: PlanDeps) -> Dec
         policy=deps.chooser.name if deps.chooser is not None else config.policy,
         candidates=[
             {"parts": list(d.parts), "quality": fx.quality, "novelty": fx.novelty,
-             "predicted_engagement_rate": px.engagement_rate, "problems": pr}
+             "predicted_engagement_rate": px.engagement_rate, "problems": pr,
+             **({"checks": fx.checks} if fx.checks else {})}
             for d, fx, px, pr in scored[1:]
         ],
         generator=draft.generator,
         updated_at=now,
-        spend={"openai_usd": round(sum(d.cost_usd for d, _, _, _ in scored), 6)},
+        spend={"openai_usd": checks.openai_usd()},
     )
+    if checks.uses_openai_checks:
+        # Which OpenAI calls this plan made and what each kind cost; moderation is free but counted.
+        f.checks["openai"] = {"calls": dict(checks.calls), "usd": checks.usd_by_kind()}
     try:
         deps.decisions.put_new(decision)
     except AlreadyExists:
@@ -312,9 +332,150 @@ def over_budget(config: AccountConfig, now: datetime, deps: PlanDeps) -> str | N
     return None
 
 
+def require_checks(config: AccountConfig, deps: PlanDeps) -> None:
+    """Refuse to plan (ConfigError) when the account asks for a check nothing was wired for.
+
+    Fails closed: moderation that is configured but missing must not silently turn into no moderation.
+    """
+    missing = []
+    if config.safety.moderation and deps.moderator is None:
+        missing.append("safety.moderation is true but no moderator is available")
+    if config.judge.weight > 0 and deps.judge is None:
+        missing.append(f"judge.weight is {config.judge.weight:g} but no judge is available")
+    if config.novelty.method == "embeddings" and deps.embedder is None:
+        missing.append("novelty.method is 'embeddings' but no embedder is available")
+    if missing:
+        raise ConfigError(f"account {config.account_id!r}: " + "; ".join(missing)
+                          + " (these checks use OpenAI, and no OpenAI secret is configured)")
+
+
+class ContentChecks:
+    """The checks of one plan's drafts beyond the rule-based quality score.
+
+    Safety (core/safety.py) blocks drafts; novelty may use embeddings (falling back to
+    character n-grams on any error); quality may blend in a judge's score (falling back
+    to the rule score on any error). What each found goes into `records`, one dict per
+    draft, which the decision keeps as `features.checks`.
+    """
+
+    def __init__(self, config: AccountConfig, deps: PlanDeps, drafts: list[Draft], content_type: ContentType):
+        self.config, self.deps, self.drafts, self.content_type = config, deps, drafts, content_type
+        self.texts = [" ".join(d.parts) for d in drafts]
+        self.reports: list[QualityReport] = [score_quality(d.parts, banned_phrases=config.banned_phrases)
+                                             for d in drafts]
+        self.problems: list[list[str]] = [list(r.problems) for r in self.reports]
+        self.records: list[dict] = [{} for _ in drafts]
+        self.calls = {"moderation": 0, "judge": 0, "embeddings": 0}
+        self.usd = {"judge": 0.0, "embeddings": 0.0}
+        self.uses_openai_checks = (config.safety.moderation or config.judge.weight > 0
+                                   or config.novelty.method == "embeddings")
+
+    def safety(self) -> None:
+        safety = self.config.safety
+        if not safety.active:
+            return
+        verdicts, self.calls["moderation"] = check_drafts(
+            ["\n\n".join(d.parts) for d in self.drafts], safety, self.deps.moderator)
+        for i, verdict in enumerate(verdicts):
+            self.problems[i].extend(verdict.reasons)
+            self.records[i]["safety"] = verdict.record()
+
+    def novelty(self, recent: list[str]) -> list[float]:
+        """Each draft's novelty by the account's method; near-duplicates are added to the problems."""
+        ngrams = [feat.novelty(text, recent) for text in self.texts]
+        values, threshold, label = ngrams, self.config.min_novelty, "novelty"
+        if self.config.novelty.method == "embeddings":
+            try:
+                values = self._embedding_novelty(recent)
+                threshold, label = self.config.novelty.min_novelty, "embedding novelty"
+                for i in range(len(self.drafts)):
+                    self.records[i]["novelty"] = {"method": "embeddings", "embeddings": values[i],
+                                                  "ngrams": ngrams[i]}
+            except Exception as err:   # novelty is not safety: fall back to n-grams and say so
+                values = ngrams
+                for i in range(len(self.drafts)):
+                    self.records[i]["novelty"] = {"method": "ngrams", "ngrams": ngrams[i],
+                                                  "fallback": f"embeddings unavailable ({describe_error(err)})"}
+        for i, value in enumerate(values):
+            if value < threshold:
+                self.problems[i].append(f"near-duplicate of a recent post ({label} {value:.2f})")
+        return values
+
+    def _embedding_novelty(self, recent: list[str]) -> list[float]:
+        if not recent:
+            return [1.0] * len(self.drafts)   # nothing to be similar to: no call needed
+        # One call per plan: the recent posts and the drafts together (not cached between plans:
+        # a month of posts costs a fraction of a cent to embed, storing vectors would cost more).
+        self.calls["embeddings"] += 1
+        try:
+            result = self.deps.embedder.embed(recent + self.texts)
+        except Exception as err:
+            self.usd["embeddings"] += getattr(err, "cost_usd", 0.0)
+            raise
+        self.usd["embeddings"] += result.cost_usd
+        vectors = list(result.vectors)
+        if len(vectors) != len(recent) + len(self.texts):
+            raise ValueError(f"expected {len(recent) + len(self.texts)} embeddings, got {len(vectors)}")
+        past = vectors[:len(recent)]
+        return [feat.cosine_novelty(v, past) for v in vectors[len(recent):]]
+
+    def judged_quality(self) -> list[float]:
+        """The quality feature of each draft: the rule score, blended with the judge's when configured.
+
+        Only drafts with no problem so far are judged (the others are rejected anyway).
+        Should any judgement fail, every draft keeps its rule score: ranking judged
+        against unjudged drafts would compare different scales.
+        """
+        rule = [r.score for r in self.reports]
+        weight = self.config.judge.weight
+        if weight <= 0:
+            return rule
+        judged: dict[int, object] = {}
+        failure = None
+        for i, draft in enumerate(self.drafts):
+            if self.problems[i]:
+                continue
+            self.calls["judge"] += 1
+            try:
+                verdict = self.deps.judge.judge(JudgeRequest(
+                    parts=tuple(draft.parts), content_type=self.content_type.name, prompt=self.content_type.prompt,
+                    persona=self.config.persona, niche=self.config.niche))
+                score = verdict.score
+                if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1:
+                    raise ValueError(f"judge score {score!r} is not a number in [0, 1]")
+            except Exception as err:   # quality is not safety: keep the rule score and say why
+                self.usd["judge"] += getattr(err, "cost_usd", 0.0)
+                failure = f"judge unavailable ({describe_error(err)})"
+                break
+            self.usd["judge"] += verdict.cost_usd
+            judged[i] = verdict
+        quality = list(rule)
+        for i in range(len(self.drafts)):
+            record = {"weight": weight, "rule_score": rule[i]}
+            if failure:
+                record["unavailable"] = failure
+            elif i in judged:
+                quality[i] = blend_with_judge(self.reports[i], float(judged[i].score), weight)
+                record.update(score=float(judged[i].score), reasons=list(judged[i].reasons))
+            else:
+                record["skipped"] = "draft already rejected"
+            self.records[i]["judge"] = record
+        return quality
+
+    def usd_by_kind(self) -> dict[str, float]:
+        return {"writer": round(sum(d.cost_usd for d in self.drafts), 6), "judge": round(self.usd["judge"], 6),
+                "embeddings": round(self.usd["embeddings"], 6), "moderation": 0.0}
+
+    def openai_usd(self) -> float:
+        return round(sum(d.cost_usd for d in self.drafts) + self.usd["judge"] + self.usd["embeddings"], 6)
+
+
 def _gate(config: AccountConfig, p: Prediction, problems: list[str]) -> tuple[Status, str]:
     if problems:
-        return Status.REJECTED, "content: " + "; ".join(problems)
+        # A check that could not run is named first and as itself; the rest are content reasons.
+        failed = [pr for pr in problems if pr.startswith(SAFETY_FAILURE)]
+        other = [pr for pr in problems if not pr.startswith(SAFETY_FAILURE)]
+        return Status.REJECTED, "; ".join(failed + (["content: " + "; ".join(other)] if other else []))
     th = config.thresholds
     if p.engagement_trusted and p.engagement_rate < th.engagement_rate:
         return Status.REJECTED, (f"predicted engagement rate {p.engagement_rate:.4f} below "

@@ -83,6 +83,65 @@ class Writer(Protocol):
     def write(self, request: WriteRequest) -> Draft: ...
 
 
+class CheckError(RuntimeError):
+    """A content check's service answered something unusable (a wrong count, a score out of range).
+
+    `cost_usd` is what the unusable answer still cost, so spend stays complete.
+    """
+
+    def __init__(self, message: str, cost_usd: float = 0.0):
+        super().__init__(message)
+        self.cost_usd = cost_usd
+
+
+@dataclass(frozen=True)
+class ModerationResult:
+    flagged: bool
+    categories: tuple[str, ...] = ()                        # the categories the service flagged
+    scores: dict[str, float] = field(default_factory=dict)  # category -> score in [0, 1]
+
+
+class Moderator(Protocol):
+    """A moderation service (OpenAI's moderation endpoint)."""
+
+    def moderate(self, texts: Sequence[str]) -> list[ModerationResult]:
+        """One result per text, in order; raises on any failure (the caller then blocks the drafts)."""
+
+
+@dataclass(frozen=True)
+class JudgeRequest:
+    parts: tuple[str, ...]
+    content_type: str
+    prompt: str
+    persona: str
+    niche: str
+
+
+@dataclass(frozen=True)
+class Judgement:
+    score: float                 # in [0, 1]
+    reasons: tuple[str, ...]
+    cost_usd: float = 0.0
+
+
+class Judge(Protocol):
+    """A language model's opinion of a draft's quality."""
+
+    def judge(self, request: JudgeRequest) -> Judgement: ...
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    vectors: tuple[tuple[float, ...], ...]   # one per input text, in order
+    cost_usd: float = 0.0
+
+
+class Embedder(Protocol):
+    """Turns texts into vectors whose cosine similarity measures relatedness."""
+
+    def embed(self, texts: Sequence[str]) -> Embeddings: ...
+
+
 @dataclass(frozen=True)
 class PostMetrics:
     impressions: int | None
@@ -91,6 +150,9 @@ class PostMetrics:
     replies: int | None
     quotes: int | None = None
     bookmarks: int | None = None
+    # Own posts under 30 days old, in user context: X's non_public_metrics and organic_metrics
+    # objects as returned ({"non_public_metrics": {...}, "organic_metrics": {...}}); None otherwise.
+    private: dict | None = None
 
 
 @dataclass
@@ -113,7 +175,8 @@ class XPublisher(Protocol):
     def create_thread(self, parts: Sequence[str]) -> list[str]:
         """Publish a chain of replies; raises `ThreadPartiallyPublished` when a later part is refused."""
 
-    def get_metrics(self, post_ids: Sequence[str]) -> MetricsBatch: ...
+    def get_metrics(self, post_ids: Sequence[str], private_ids: Sequence[str] = ()) -> MetricsBatch:
+        """Public metrics; non-public ones too for `private_ids` where the account may read them."""
 
     def get_followers_count(self) -> int: ...
 

@@ -24,6 +24,9 @@ components, each in [0, 1]:
 Hard rule: when a part breaks X's length rule (or is blank) or a banned phrase occurs,
 the score is capped at `HARD_CAP` (0.2) and each violation is listed in `problems`.
 `problems` lists only such hard violations.
+
+An account may blend in a language model's judgement (`blend_with_judge`):
+quality = (1 − w) · rule score + w · judge score, with the hard cap still applied.
 """
 from __future__ import annotations
 
@@ -163,3 +166,19 @@ def score_quality(parts: Sequence[str], *, banned_phrases: Sequence[str] = ()) -
     if problems:
         score = min(score, HARD_CAP)
     return QualityReport(score=max(0.0, min(1.0, score)), components=components, problems=problems)
+
+
+def blend_with_judge(report: QualityReport, judge_score: float, weight: float) -> float:
+    """(1 − weight) · the rule score + weight · the judge's score, in [0, 1].
+
+    The rule score's hard cap still holds: a draft that breaks X's length rule or uses a
+    banned phrase stays at or below `HARD_CAP` whatever the judge thinks of it.
+    """
+    if not 0 <= weight <= 1:
+        raise ValueError(f"judge weight must lie in [0, 1], got {weight!r}")
+    if not (isinstance(judge_score, (int, float)) and 0 <= judge_score <= 1):
+        raise ValueError(f"judge score must lie in [0, 1], got {judge_score!r}")
+    blended = (1 - weight) * report.score + weight * judge_score
+    if report.problems:
+        blended = min(blended, HARD_CAP)
+    return max(0.0, min(1.0, blended))

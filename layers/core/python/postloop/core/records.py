@@ -36,6 +36,9 @@ class Features:
     expertise: float
     viral: dict[str, float] = field(default_factory=dict)
     quality_components: dict[str, float] = field(default_factory=dict)
+    # What the optional content checks found (safety, judge, novelty method, OpenAI calls);
+    # a record for people, not a model input. Empty when none of them is configured.
+    checks: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -99,6 +102,7 @@ class Outcome:
     usable: bool = True                     # False: recorded, but kept out of learning
     problem: str | None = None
     spend_usd: float | None = None          # X reads spent collecting this outcome
+    private_metrics: dict | None = None     # X's non_public_metrics / organic_metrics, when served
 
     @property
     def engagement_rate(self) -> float | None:

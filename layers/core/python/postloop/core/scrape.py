@@ -10,10 +10,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from postloop.core.ports import DecisionStore, OutcomeStore, PostMetrics, XPublisher
+from postloop.core.post import RetryLater
 from postloop.core.records import HORIZONS_HOURS, Decision, Outcome
 from postloop.core.spend import X_POST_READ_USD, X_USER_READ_USD
+from postloop.core.x_errors import XRateLimited, XServerError
 
 LOOKBACK_DAYS = 7
+PRIVATE_METRICS_DAYS = 30   # X serves non-public metrics for own posts this young
 
 
 @dataclass
@@ -71,9 +74,24 @@ def scrape(account_id: str, now: datetime, deps: ScrapeDeps) -> ScrapeResult:
         return result
 
     head_ids = list(dict.fromkeys(d.post_ids[0] for d, _ in due))
-    batch = deps.x.get_metrics(head_ids)
-    result.ids_read = len(head_ids)
-    followers_now = deps.x.get_followers_count()
+    # Non-public metrics exist only for own posts under 30 days old; ask only for those.
+    private_ids = [d.post_ids[0] for d, _ in due if now - d.posted_at < timedelta(days=PRIVATE_METRICS_DAYS)]
+    try:
+        batch = deps.x.get_metrics(head_ids, private_ids)
+        result.ids_read = len(head_ids)
+        followers_now = deps.x.get_followers_count()
+        # Per-post follows from X's post analytics, where the account has them (every part of a thread
+        # can bring followers); None means no access, and the account's follower delta is shared instead.
+        get_follows = getattr(deps.x, "get_follows", None)
+        follows = None
+        if get_follows is not None:
+            all_ids = list(dict.fromkeys(pid for d, _ in due for pid in d.post_ids))
+            follows = get_follows(all_ids, min(d.posted_at for d, _ in due), now)
+            if follows is not None:
+                result.ids_read += len(all_ids)
+    except (XRateLimited, XServerError) as err:
+        # Every read comes before the first write: nothing is half done, the workflow reads again later.
+        raise RetryLater(f"X unavailable for reads: {err}", getattr(err, "reset_at", None)) from err
 
     # Impressions of every post live around each due one, for sharing the
     # account's follower gain: freshly read where we have it, else the latest
@@ -98,10 +116,17 @@ def scrape(account_id: str, now: datetime, deps: ScrapeDeps) -> ScrapeResult:
         else:
             problem = check_metrics(m)
             o = Outcome(account_id, d.decision_id, h, now, d.posted_at, m.impressions, m.likes, m.retweets,
-                        m.replies, m.quotes, m.bookmarks, usable=problem is None, problem=problem)
+                        m.replies, m.quotes, m.bookmarks, usable=problem is None, problem=problem,
+                        private_metrics=m.private)
             # X bills each post returned; the one follower read is shared by this run's outcomes.
-            o.spend_usd = round(X_POST_READ_USD + X_USER_READ_USD / len(due), 6)
-            if problem is None and d.followers_at_post is not None:
+            # Post analytics' price is unconfirmed: counted like a post read per id asked for.
+            analytics_cost = X_POST_READ_USD * len(d.post_ids) if follows is not None else 0.0
+            o.spend_usd = round(X_POST_READ_USD + X_USER_READ_USD / len(due) + analytics_cost, 6)
+            counted = [follows[p] for p in d.post_ids if p in follows] if follows is not None else []
+            if problem is None and counted:
+                o.followers_gained = float(sum(counted))
+                o.followers_source = "analytics"
+            elif problem is None and d.followers_at_post is not None:
                 window_end = d.posted_at + timedelta(hours=h)
                 live = [p for p in posted
                         if d.posted_at - timedelta(hours=max(HORIZONS_HOURS)) < p.posted_at <= window_end]

@@ -6,13 +6,14 @@ way the same code decides.
 """
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timezone
 
 from postloop.core.approval import ApprovalDeps, answer_approval, cycle_output, request_approval
 from postloop.core.events import parse_approval, parse_post, parse_scheduled, parse_scrape
 from postloop.core.learn import LearnDeps, learn
 from postloop.core.plan import PlanDeps, plan
-from postloop.core.post import PostDeps, post
+from postloop.core.post import PostDeps, RetryLater, post
 from postloop.core.scrape import ScrapeDeps, scrape
 
 
@@ -20,12 +21,75 @@ def _iso(t):
     return t.isoformat().replace("+00:00", "Z") if t else None
 
 
+# AWS error codes that mean "not now" (throttling, a brief service failure): the task can run again.
+AWS_TRANSIENT = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException",
+                           "RequestLimitExceeded", "InternalServerError", "ServiceUnavailable"})
+
+
+def _aws_code(err: BaseException) -> str | None:
+    """The AWS error code of a PynamoDB or botocore error (without importing either), else None."""
+    code = getattr(err, "cause_response_code", None)   # PynamoDB's errors carry the cause's code
+    if code is None:
+        response = getattr(err, "response", None)       # botocore's ClientError
+        if isinstance(response, dict):
+            code = (response.get("Error") or {}).get("Code")
+    return code
+
+
+def retry_when_throttled(task):
+    """Turn a throttled AWS call anywhere in `task` into RetryLater, which the workflow retries.
+
+    Every task is idempotent (plan finds its decision, post reconciles a claim, outcomes and
+    arms are keyed or rebuilt), so running one again from the start is safe.
+    """
+    @functools.wraps(task)
+    def run(event, w, *args, **kwargs):
+        try:
+            return task(event, w, *args, **kwargs)
+        except RetryLater:
+            raise
+        except Exception as err:
+            code = _aws_code(err)
+            if code in AWS_TRANSIENT:
+                raise RetryLater(f"AWS answered {code}") from err
+            raise
+    return run
+
+
+class RetryableWriter:
+    """The account's writer, whose failures (a timeout, a rate limit, an answer that is not the
+    requested JSON) make plan RetryLater: plan stores nothing before every draft is written."""
+
+    def __init__(self, inner):
+        self._inner = inner
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def write(self, request):
+        try:
+            return self._inner.write(request)
+        except Exception as err:
+            raise RetryLater(f"writer unavailable: {type(err).__name__}: {err}") from err
+
+
+def _x(w, account_id: str):
+    # Deployed wiring holds one X client per account; the in-memory wiring has one.
+    return w.x_for(account_id) if hasattr(w, "x_for") else w.x
+
+
+@retry_when_throttled
 def plan_task(event, w) -> dict:
     e = parse_scheduled(event, "plan")
     config = w.account(e.account_id)
-    deps = PlanDeps(w.decisions, w.arms, w.writer, w.registry, w.model_cache,
+    # The OpenAI-backed checks are built only for accounts that use them; a wiring
+    # without them (no OpenAI secret, the in-memory simulator) gives None, which plan refuses.
+    deps = PlanDeps(w.decisions, w.arms, RetryableWriter(w.writer), w.registry, w.model_cache,
                     chooser=getattr(w, "chooser", None), rng_salt=getattr(w, "rng_salt", ""),
-                    outcomes=w.outcomes)
+                    outcomes=w.outcomes,
+                    moderator=getattr(w, "moderator", None) if config.safety.moderation else None,
+                    judge=getattr(w, "judge", None) if config.judge.weight > 0 else None,
+                    embedder=getattr(w, "embedder", None) if config.novelty.method == "embeddings" else None)
     d = plan(config, e.scheduled_time, deps)
     p = d.prediction
     return {
@@ -42,26 +106,30 @@ def plan_task(event, w) -> dict:
     }
 
 
+@retry_when_throttled
 def post_task(event, w) -> dict:
     e = parse_post(event)
     config = w.account(e.account_id)
     dry_run = config.mode == "dry_run"
-    result = post(e.account_id, e.decision_id, e.now, PostDeps(w.decisions, None if dry_run else w.x, dry_run=dry_run))
+    x = None if dry_run else _x(w, e.account_id)
+    result = post(e.account_id, e.decision_id, e.now, PostDeps(w.decisions, x, dry_run=dry_run))
     d = result.decision
     return {"account_id": d.account_id, "decision_id": d.decision_id, "status": d.status.value,
             "action": result.action, "post_ids": d.post_ids, "reason": d.status_reason,
             "spend_usd": d.spend.get("x_usd", 0.0)}
 
 
+@retry_when_throttled
 def scrape_task(event, w) -> dict:
     e = parse_scrape(event)
     config = w.account(e.account_id)
-    r = scrape(config.account_id, e.now, ScrapeDeps(w.decisions, w.outcomes, w.x))
+    r = scrape(config.account_id, e.now, ScrapeDeps(w.decisions, w.outcomes, _x(w, config.account_id)))
     spend = round(r.spend_usd, 6)
     return {"account_id": config.account_id, "due": r.due, "written": r.written, "unusable": r.unusable,
             "posts_read": r.ids_read, "problems": r.problems, "spend_usd": spend}
 
 
+@retry_when_throttled
 def learn_task(event, w) -> dict:
     e = parse_scheduled(event, "learn")
     config = w.account(e.account_id)

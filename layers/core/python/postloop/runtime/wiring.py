@@ -6,7 +6,9 @@ only by the functions that use them.
 """
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from functools import cached_property
+from typing import Callable
 
 from postloop.adapters.tables import BoundTables, bind_tables
 from postloop.core.account import AccountConfig, load_accounts
@@ -17,9 +19,15 @@ class UnknownAccount(LookupError):
     pass
 
 
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 class Wiring:
     def __init__(self, settings: Settings | None = None):
         self._settings = settings
+        # Adapters that judge expiry (OAuth tokens, leases) read this; a simulation sets its own.
+        self.clock: Callable[[], datetime] = _utc_now
 
     @cached_property
     def settings(self) -> Settings:
@@ -97,30 +105,83 @@ class Wiring:
             raise SettingsError(f"secret {secret_id} must hold a JSON object")
         return value
 
-    @cached_property
+    @property
     def x(self):
+        """The X client of a single-account deployment (a secret id without `{account_id}`)."""
+        return self.x_for(None)
+
+    def x_secret_id(self, account_id: str | None) -> str:
+        """The X secret of an account: POSTLOOP_X_SECRET_ID with `{account_id}` filled in."""
+        template = self.settings.require("x_secret_id").x_secret_id
+        if "{account_id}" in template:
+            if account_id is None:
+                raise SettingsError("POSTLOOP_X_SECRET_ID names one secret per account; an account id is needed")
+            return template.replace("{account_id}", account_id)
+        return template
+
+    def x_for(self, account_id: str | None):
+        """The X client for an account, built once per container and secret."""
+        secret_id = self.x_secret_id(account_id)
+        clients = self.__dict__.setdefault("_x_clients", {})
+        if secret_id not in clients:
+            clients[secret_id] = self._build_x(secret_id)
+        return clients[secret_id]
+
+    def _build_x(self, secret_id: str):
+        import boto3
+
+        from postloop.adapters.credentials import DynamoLease, SecretsManagerCredentials
         from postloop.adapters.x_api import XApiClient
-        secret_id = self.settings.require("x_secret_id").x_secret_id
+        from postloop.adapters.x_auth import TOKEN_PATH, CredentialError, auth_from_secret
 
-        def token() -> str:
-            creds = self._secret(secret_id)
-            if not creds.get("bearer_token"):
-                raise SettingsError(f"secret {secret_id} has no 'bearer_token'")
-            return creds["bearer_token"]
-
-        return XApiClient(self.settings.x_api_base_url, token, timeout=self.settings.x_timeout)
+        s = self.settings
+        store = SecretsManagerCredentials(boto3.client("secretsmanager", region_name=s.region), secret_id)
+        try:
+            auth = auth_from_secret(store.read(), where=f"secret {secret_id}", store=store,
+                                    token_url=s.x_api_base_url.rstrip("/") + TOKEN_PATH,
+                                    lease=DynamoLease(self.tables.locks, self.clock),
+                                    lease_name=f"x-oauth2:{secret_id}", clock=self.clock, timeout=s.x_timeout)
+        except CredentialError as err:
+            raise SettingsError(str(err)) from None
+        return XApiClient(s.x_api_base_url, auth, timeout=s.x_timeout)
 
     @cached_property
     def writer(self):
         if self.settings.openai_secret_id:
             from postloop.adapters.openai_writer import OpenAIWriter
-            creds = self._secret(self.settings.openai_secret_id)
-            if not creds.get("api_key"):
-                raise SettingsError(f"secret {self.settings.openai_secret_id} has no 'api_key'")
-            return OpenAIWriter(api_key=creds["api_key"], model=self.settings.openai_model,
+            return OpenAIWriter(api_key=self._openai_api_key(), model=self.settings.openai_model,
                                 base_url=self.settings.openai_base_url)
         from postloop.core.offline_writer import OfflineWriter
         return OfflineWriter()
+
+    def _openai_api_key(self) -> str:
+        creds = self._secret(self.settings.openai_secret_id)
+        if not creds.get("api_key"):
+            raise SettingsError(f"secret {self.settings.openai_secret_id} has no 'api_key'")
+        return creds["api_key"]
+
+    # The optional content checks use the writer's OpenAI secret. Without one they are
+    # None, and plan refuses an account that asks for them (it fails closed).
+    @cached_property
+    def moderator(self):
+        if not self.settings.openai_secret_id:
+            return None
+        from postloop.adapters.openai_moderation import OpenAIModerator
+        return OpenAIModerator(self._openai_api_key(), base_url=self.settings.openai_base_url)
+
+    @cached_property
+    def judge(self):
+        if not self.settings.openai_secret_id:
+            return None
+        from postloop.adapters.openai_judge import OpenAIJudge
+        return OpenAIJudge(self._openai_api_key(), self.settings.openai_model, base_url=self.settings.openai_base_url)
+
+    @cached_property
+    def embedder(self):
+        if not self.settings.openai_secret_id:
+            return None
+        from postloop.adapters.openai_embeddings import OpenAIEmbedder
+        return OpenAIEmbedder(self._openai_api_key(), base_url=self.settings.openai_base_url)
 
 
 _current: Wiring | None = None

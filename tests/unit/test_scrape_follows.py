@@ -1,0 +1,67 @@
+"""Followers per post: X's post analytics where the account has them, else the shared follower delta."""
+from datetime import datetime, timedelta, timezone
+
+from postloop.core.ports import MetricsBatch, PostMetrics
+from postloop.core.records import Decision, Status
+from postloop.core.scrape import ScrapeDeps, scrape
+from postloop_local.memory import MemoryDecisionStore, MemoryOutcomeStore
+
+T0 = datetime(2026, 4, 1, 9, tzinfo=timezone.utc)
+
+
+class Account:
+    """An X account: two posts, 1000 then 1020 followers; analytics optional."""
+
+    def __init__(self, analytics: dict | None):
+        self.analytics = analytics
+        self.private_asked: list[str] = []
+
+    def get_metrics(self, post_ids, private_ids=()):
+        self.private_asked = list(private_ids)
+        return MetricsBatch(metrics={p: PostMetrics(1000 if p == "11" else 3000, 30, 5, 5,
+                                                   private={"non_public_metrics": {"user_profile_clicks": 4}})
+                                     for p in post_ids})
+
+    def get_followers_count(self):
+        return 1020
+
+
+class WithAnalytics(Account):
+    def get_follows(self, post_ids, start, end):
+        return self.analytics
+
+
+def _posted(decisions, did, pid, at, parts=1):
+    decisions.put_new(Decision("a", did, at - timedelta(hours=1), Status.POSTED, parts=["x"] * parts,
+                               post_ids=[pid] + [f"{pid}{i}" for i in range(1, parts)], posted_at=at,
+                               followers_at_post=1000))
+
+
+def _run(x):
+    decisions, outcomes = MemoryDecisionStore(), MemoryOutcomeStore()
+    _posted(decisions, "d1", "11", T0)
+    _posted(decisions, "d2", "22", T0 + timedelta(hours=1), parts=2)
+    r = scrape("a", T0 + timedelta(hours=26), ScrapeDeps(decisions, outcomes, x))
+    got = {o.decision_id: o for o in outcomes.for_decision("a", "d1") + outcomes.for_decision("a", "d2")}
+    return r, got
+
+
+def test_analytics_follows_are_used_per_post_summing_a_threads_parts():
+    r, got = _run(WithAnalytics({"11": 3, "22": 7, "221": 2}))
+    assert got["d1"].followers_gained == 3 and got["d1"].followers_source == "analytics"
+    assert got["d2"].followers_gained == 9 and got["d2"].followers_source == "analytics"
+
+
+def test_without_analytics_the_account_delta_is_shared_by_impressions_and_marked_an_estimate():
+    for x in (Account(None), WithAnalytics(None)):
+        r, got = _run(x)
+        assert got["d1"].followers_source == got["d2"].followers_source == "account_delta_share"
+        # 20 new followers shared 1000 : 3000 by impressions.
+        assert abs(got["d1"].followers_gained - 5.0) < 1e-9 and abs(got["d2"].followers_gained - 15.0) < 1e-9
+
+
+def test_non_public_metrics_are_asked_for_young_posts_and_kept_on_the_outcome():
+    x = Account(None)
+    r, got = _run(x)
+    assert sorted(x.private_asked) == ["11", "22"]
+    assert got["d1"].private_metrics == {"non_public_metrics": {"user_profile_clicks": 4}}
