@@ -28,3 +28,14 @@ def test_defaults_and_overrides():
     assert s.redis_url is None and s.x_secret_id is None
     with pytest.raises(SettingsError, match="POSTLOOP_X_SECRET_ID"):
         s.require("x_secret_id")
+
+
+def test_openai_timeout_and_retries_are_settings_with_short_defaults():
+    from postloop.runtime.settings import load_settings
+    base = {"AWS_REGION": "us-east-1", "POSTLOOP_ACCOUNTS_FILE": "a.json"}
+    s = load_settings(base)
+    assert (s.openai_timeout, s.openai_max_retries) == (20.0, 2)
+    s = load_settings({**base, "POSTLOOP_OPENAI_TIMEOUT_SECONDS": "5", "POSTLOOP_OPENAI_MAX_RETRIES": "0"})
+    assert (s.openai_timeout, s.openai_max_retries) == (5.0, 0)
+    with pytest.raises(SettingsError, match="POSTLOOP_OPENAI_MAX_RETRIES must be a whole number"):
+        load_settings({**base, "POSTLOOP_OPENAI_MAX_RETRIES": "many"})

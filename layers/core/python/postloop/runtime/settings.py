@@ -31,6 +31,17 @@ def _float(env, name, default) -> float:
         raise SettingsError(f"environment variable {name} must be a number, got {raw!r}") from None
 
 
+def _int(env, name, default) -> int:
+    raw = _get(env, name, default)
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise SettingsError(f"environment variable {name} must be a whole number >= 0, got {raw!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything any handler may need; each handler checks the parts it uses."""
@@ -47,6 +58,8 @@ class Settings:
     openai_base_url: str | None
     x_timeout: float
     approval_topic_arn: str | None = None
+    openai_timeout: float = 20.0
+    openai_max_retries: int = 2
 
     def require(self, *names: str) -> "Settings":
         env_names = {
@@ -80,4 +93,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         openai_base_url=env.get("OPENAI_BASE_URL") or None,
         x_timeout=_float(env, "POSTLOOP_X_TIMEOUT_SECONDS", "10"),
         approval_topic_arn=env.get("POSTLOOP_APPROVAL_TOPIC_ARN") or None,
+        # Short by default: the SDK's own default timeout is 10 minutes, longer than a Lambda may run.
+        openai_timeout=_float(env, "POSTLOOP_OPENAI_TIMEOUT_SECONDS", "20"),
+        openai_max_retries=_int(env, "POSTLOOP_OPENAI_MAX_RETRIES", "2"),
     )
