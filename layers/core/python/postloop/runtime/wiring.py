@@ -150,9 +150,13 @@ class Wiring:
         if self.settings.openai_secret_id:
             from postloop.adapters.openai_writer import OpenAIWriter
             return OpenAIWriter(api_key=self._openai_api_key(), model=self.settings.openai_model,
-                                base_url=self.settings.openai_base_url)
+                                **self._openai_options())
         from postloop.core.offline_writer import OfflineWriter
         return OfflineWriter()
+
+    def _openai_options(self) -> dict:
+        s = self.settings
+        return {"base_url": s.openai_base_url, "timeout": s.openai_timeout, "max_retries": s.openai_max_retries}
 
     def _openai_api_key(self) -> str:
         creds = self._secret(self.settings.openai_secret_id)
@@ -167,21 +171,21 @@ class Wiring:
         if not self.settings.openai_secret_id:
             return None
         from postloop.adapters.openai_moderation import OpenAIModerator
-        return OpenAIModerator(self._openai_api_key(), base_url=self.settings.openai_base_url)
+        return OpenAIModerator(self._openai_api_key(), **self._openai_options())
 
     @cached_property
     def judge(self):
         if not self.settings.openai_secret_id:
             return None
         from postloop.adapters.openai_judge import OpenAIJudge
-        return OpenAIJudge(self._openai_api_key(), self.settings.openai_model, base_url=self.settings.openai_base_url)
+        return OpenAIJudge(self._openai_api_key(), self.settings.openai_model, **self._openai_options())
 
     @cached_property
     def embedder(self):
         if not self.settings.openai_secret_id:
             return None
         from postloop.adapters.openai_embeddings import OpenAIEmbedder
-        return OpenAIEmbedder(self._openai_api_key(), base_url=self.settings.openai_base_url)
+        return OpenAIEmbedder(self._openai_api_key(), **self._openai_options())
 
 
 _current: Wiring | None = None
