@@ -1,0 +1,1 @@
+"""The AWS CDK app that deploys postloop (see docs/deploy.md)."""

@@ -1,0 +1,241 @@
+"""The dashboard, the alarms and the two SNS topics (alarms; approval requests).
+
+The dashboard reads the metrics the handlers emit with Powertools (EMF): namespace
+and service from postloop.runtime.observability, one `account` dimension added by
+each handler, names as in functions/*/handler.py:
+
+  plan     Decision_<status>, PredictedEngagementRate, SpendUSD
+  approve  Approval_<action>
+  post     Post_<action> (posted, reconciled, already_done, dry_run, failed, not_ready), SpendUSD
+  scrape   OutcomesWritten, OutcomesUnusable, PostsRead, SpendUSD
+  learn    SettledSamples, HeldOutR2, HeldOutMAE, HeldOutAUC, HeldOutLogLoss
+
+What no handler emits (actual engagement, arm choices, X and OpenAI errors as
+such) is read from the logs with Logs Insights, or left out and said so.
+"""
+from __future__ import annotations
+
+from aws_cdk import Duration, aws_cloudwatch as cw, aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_dynamodb as dynamodb, aws_lambda as lambda_, aws_logs as logs, aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions, aws_sqs as sqs, aws_stepfunctions as sfn
+from constructs import Construct
+
+from postloop.core.account import AccountConfig
+from postloop.runtime.observability import metrics as powertools_metrics
+from postloop_infra.names import DASHBOARD_NAME, alarm_name
+
+NAMESPACE = powertools_metrics.namespace
+SERVICE = powertools_metrics.service
+DAY = Duration.days(1)
+AVERAGE_MONTH_DAYS = 30.44
+SPEND_WINDOW_DAYS = 7
+SPEND_WARN_SHARE = 0.8   # warn when the week's pace would use 80 % of the month's cap
+# What counts as "a post went out" for the no-post alarm: published, found already
+# published by a reconciliation, or recorded only (dry-run accounts).
+POSTED_ACTIONS = ("posted", "reconciled", "dry_run")
+
+
+def app_metric(name: str, account_id: str, *, statistic: str = "Sum", period: Duration = DAY,
+               label: str | None = None) -> cw.Metric:
+    """A handler's metric for one account (Powertools dimensions: service and account)."""
+    return cw.Metric(namespace=NAMESPACE, metric_name=name, dimensions_map={"service": SERVICE, "account": account_id},
+                     statistic=statistic, period=period, label=label or f"{account_id} {name}")
+
+
+def monthly_cap(account: AccountConfig) -> float | None:
+    """The account's monthly spend cap: X and OpenAI together (SpendUSD does not tell them apart)."""
+    caps = [c for c in (account.budget_x_usd, account.budget_openai_usd) if c is not None]
+    return sum(caps) if caps else None
+
+
+class Notifications(Construct):
+    """Where alarms and approval requests go (email subscriptions when an address is given)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, alarm_email: str | None,
+                 approval_email: str | None) -> None:
+        super().__init__(scope, construct_id)
+        self.alarms = sns.Topic(self, "Alarms", display_name="postloop alarms", enforce_ssl=True)
+        self.approvals = sns.Topic(self, "Approvals", display_name="postloop approval requests", enforce_ssl=True)
+        if alarm_email:
+            self.alarms.add_subscription(subscriptions.EmailSubscription(alarm_email))
+        if approval_email:
+            self.approvals.add_subscription(subscriptions.EmailSubscription(approval_email))
+
+
+class Monitoring(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, accounts: list[AccountConfig],
+                 functions: dict[str, lambda_.Function], log_groups: dict[str, logs.ILogGroup],
+                 state_machines: list[sfn.StateMachine], tables: dict[str, dynamodb.Table],
+                 table_indexes: dict[str, list[str]], dead_letters: sqs.IQueue, alarm_topic: sns.ITopic) -> None:
+        super().__init__(scope, construct_id)
+        self._action = cw_actions.SnsAction(alarm_topic)
+        self.alarms: list[cw.Alarm] = []
+        self._function_alarms(functions)
+        self._workflow_alarm(state_machines)
+        self._throttle_alarms(tables, table_indexes)
+        self._dead_letter_alarm(dead_letters)
+        for account in accounts:
+            self._account_alarms(account)
+        self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=DASHBOARD_NAME,
+                                      default_interval=Duration.days(14))
+        self._widgets(accounts, functions, log_groups, state_machines)
+
+    # Alarms ---------------------------------------------------------------
+
+    def _alarm(self, construct_id: str, name: str, description: str, metric: cw.IMetric, *, threshold: float,
+               comparison=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+               missing=cw.TreatMissingData.NOT_BREACHING) -> cw.Alarm:
+        alarm = cw.Alarm(self, construct_id, alarm_name=alarm_name(name), alarm_description=description,
+                         metric=metric, threshold=threshold, evaluation_periods=1, comparison_operator=comparison,
+                         treat_missing_data=missing)
+        alarm.add_alarm_action(self._action)
+        self.alarms.append(alarm)
+        return alarm
+
+    def _function_alarms(self, functions: dict[str, lambda_.Function]) -> None:
+        for name, fn in functions.items():
+            self._alarm(f"{name.title()}Errors", f"{name}-errors",
+                        f"The {name} function raised an error (its log group has the traceback).",
+                        fn.metric_errors(period=Duration.minutes(15), statistic="Sum"), threshold=1)
+
+    def _workflow_alarm(self, state_machines: list[sfn.StateMachine]) -> None:
+        period = Duration.minutes(15)
+        using: dict[str, cw.IMetric] = {}
+        for i, machine in enumerate(state_machines):
+            using[f"failed{i}"] = machine.metric_failed(period=period, statistic="Sum")
+            using[f"timedOut{i}"] = machine.metric_timed_out(period=period, statistic="Sum")
+            using[f"aborted{i}"] = machine.metric_aborted(period=period, statistic="Sum")
+        failed = cw.MathExpression(expression="SUM([" + ", ".join(using) + "])", using_metrics=using,
+                                   label="post cycle executions failed", period=period)
+        self._alarm("WorkflowFailed", "post-cycle-failed",
+                    "A post cycle execution failed, timed out or was aborted (see its execution history).",
+                    failed, threshold=1)
+
+    def _throttle_alarms(self, tables: dict[str, dynamodb.Table], table_indexes: dict[str, list[str]]) -> None:
+        period = Duration.minutes(15)
+        for key, table in tables.items():
+            # The table's own throttles and each index's: a throttled index also throttles writes.
+            using: dict[str, cw.IMetric] = {}
+            for dims in [{}] + [{"GlobalSecondaryIndexName": i} for i in table_indexes.get(key, [])]:
+                for kind in ("ReadThrottleEvents", "WriteThrottleEvents"):
+                    metric_id = f"{kind[:1].lower()}{len(using)}"
+                    using[metric_id] = cw.Metric(namespace="AWS/DynamoDB", metric_name=kind, statistic="Sum",
+                                                 period=period,
+                                                 dimensions_map={"TableName": table.table_name, **dims})
+            expression = "SUM([" + ", ".join(using) + "])"
+            self._alarm(f"{_title(key)}Throttles", f"{key.replace('_', '-')}-throttled",
+                        f"DynamoDB throttled requests to the {key} table or its indexes.",
+                        cw.MathExpression(expression=expression, using_metrics=using, period=period,
+                                          label=f"{key} throttle events"),
+                        threshold=1)
+
+    def _dead_letter_alarm(self, dead_letters: sqs.IQueue) -> None:
+        self._alarm("DeadLetters", "dead-letters",
+                    "A scheduled plan or learn could not be delivered, or learn failed after its retries: "
+                    "the message (with the error) waits in the dead-letter queue.",
+                    dead_letters.metric_approximate_number_of_messages_visible(period=Duration.minutes(5),
+                                                                               statistic="Maximum"),
+                    threshold=1)
+
+    def _account_alarms(self, account: AccountConfig) -> None:
+        aid = account.account_id
+        posted = {f"p{i}": app_metric(f"Post_{action}", aid) for i, action in enumerate(POSTED_ACTIONS)}
+        self._alarm(f"NoPost-{aid}", f"no-post-{aid}",
+                    f"Nothing was posted for {aid} in 24 hours (plans rejected or skipped, approvals "
+                    "pending, or the cycle is failing).",
+                    cw.MathExpression(expression="SUM([" + ", ".join(posted) + "])", using_metrics=posted,
+                                      period=DAY, label=f"{aid} posts"),
+                    threshold=1, comparison=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
+                    # No data at all is the strongest sign that nothing went out.
+                    missing=cw.TreatMissingData.BREACHING)
+        cap = monthly_cap(account)
+        if cap is not None:
+            # CloudWatch cannot sum a calendar month (an alarm looks back 7 days at most),
+            # so it warns on the pace: a week that would spend 80 % of the cap over a month.
+            threshold = round(cap * SPEND_WARN_SHARE * SPEND_WINDOW_DAYS / AVERAGE_MONTH_DAYS, 4)
+            self._alarm(f"Spend-{aid}", f"spend-{aid}",
+                        f"{aid} spent at least ${threshold} on X and OpenAI in 7 days: at this pace the month "
+                        f"reaches {int(SPEND_WARN_SHARE * 100)} % of its ${cap:g} cap, after which plan skips.",
+                        app_metric("SpendUSD", aid, period=Duration.days(SPEND_WINDOW_DAYS)), threshold=threshold)
+
+    # Dashboard ------------------------------------------------------------
+
+    def _widgets(self, accounts: list[AccountConfig], functions: dict[str, lambda_.Function],
+                 log_groups: dict[str, logs.ILogGroup], state_machines: list[sfn.StateMachine]) -> None:
+        ids = [a.account_id for a in accounts]
+
+        def per_account(*metric_names: str, statistic: str = "Sum") -> list[cw.IMetric]:
+            return [app_metric(n, aid, statistic=statistic) for aid in ids for n in metric_names]
+
+        def graph(title: str, left: list[cw.IMetric], right: list[cw.IMetric] | None = None, **kw) -> cw.GraphWidget:
+            return cw.GraphWidget(title=title, left=left, right=right or [], width=12, height=6, **kw)
+
+        def insights(title: str, functions_: tuple[str, ...], query: list[str], view) -> cw.LogQueryWidget:
+            return cw.LogQueryWidget(title=title, log_group_names=[log_groups[f].log_group_name for f in functions_],
+                                     query_lines=query, view=view, width=12, height=6)
+
+        self.dashboard.add_widgets(cw.TextWidget(width=24, height=2, markdown=(
+            "# postloop\n"
+            "Daily sums per account unless a title says otherwise. Actual engagement is not emitted as a metric "
+            "yet (scrape stores it in the outcomes table); arm shares and error lines come from the logs.")))
+        self.dashboard.add_widgets(
+            graph("Posts per day", per_account("Post_posted", "Post_reconciled", "Post_dry_run", "Post_failed")),
+            graph("Plans per day: gate rejections, skips, approvals",
+                  per_account("Decision_planned", "Decision_rejected", "Decision_skipped",
+                              "Decision_awaiting_approval", "Approval_answered")),
+        )
+        self.dashboard.add_widgets(
+            graph("Predicted engagement rate (daily mean; actual: not emitted)",
+                  per_account("PredictedEngagementRate", statistic="Average")),
+            graph("Model held-out skill (latest learn of the day)",
+                  per_account("HeldOutR2", "HeldOutAUC", statistic="Maximum"),
+                  per_account("HeldOutMAE", "HeldOutLogLoss", "SettledSamples", statistic="Maximum")),
+        )
+        chosen = ['fields content_type, hour', 'filter message = "planned"',
+                  'filter status = "planned" or status = "awaiting_approval"']
+        self.dashboard.add_widgets(
+            insights("Arm shares: content type of approved plans (all accounts)", ("plan",),
+                     chosen + ["stats count(*) as plans by content_type"], cw.LogQueryVisualizationType.PIE),
+            insights("Arm shares: posting hour of approved plans (all accounts)", ("plan",),
+                     chosen + ["stats count(*) as plans by hour", "sort hour asc"], cw.LogQueryVisualizationType.BAR),
+        )
+        caps = [(a.account_id, monthly_cap(a)) for a in accounts if monthly_cap(a) is not None]
+        self.dashboard.add_widgets(
+            graph("Spend, USD per day (X and OpenAI)", per_account("SpendUSD"),
+                  left_annotations=[cw.HorizontalAnnotation(value=round(cap / AVERAGE_MONTH_DAYS, 4),
+                                                            label=f"{aid} cap / day") for aid, cap in caps]),
+            graph("X and OpenAI errors: failed posts, unusable outcomes, plan/post/scrape errors",
+                  per_account("Post_failed", "OutcomesUnusable"),
+                  [functions[f].metric_errors(period=DAY, statistic="Sum", label=f"{f} errors")
+                   for f in ("plan", "post", "scrape")]),
+        )
+        self.dashboard.add_widgets(
+            insights("X and OpenAI error lines (latest 20)", ("plan", "post", "scrape"), [
+                "fields @timestamp, @log, @message",
+                "filter @message like /XApiError|XAuthError|ThreadPartiallyPublished|WriterError|"
+                "RateLimitError|APITimeoutError|APIConnectionError|AuthenticationError|APIStatusError|RetryLater/",
+                "sort @timestamp desc", "limit 20"], cw.LogQueryVisualizationType.TABLE),
+            graph("Post cycles: executions per day and failures (state machines)", [
+                metric(period=DAY, statistic="Sum", label=f"{m.node.id} {what}")
+                for m in state_machines
+                for what, metric in (("started", m.metric_started), ("succeeded", m.metric_succeeded),
+                                     ("failed", m.metric_failed), ("timed out", m.metric_timed_out),
+                                     ("aborted", m.metric_aborted))
+            ]),
+        )
+        hour = Duration.hours(1)
+        self.dashboard.add_widgets(
+            graph("Lambda errors and throttles (hourly)",
+                  [fn.metric_errors(period=hour, statistic="Sum", label=f"{n} errors") for n, fn in functions.items()],
+                  [fn.metric_throttles(period=hour, statistic="Sum", label=f"{n} throttles")
+                   for n, fn in functions.items()]),
+            graph("Lambda duration, p95 and max (hourly, ms)",
+                  [fn.metric_duration(period=hour, statistic="p95", label=f"{n} p95") for n, fn in functions.items()],
+                  [fn.metric_duration(period=hour, statistic="Maximum", label=f"{n} max")
+                   for n, fn in functions.items()]),
+        )
+        self.dashboard.add_widgets(cw.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24, height=4))
+
+
+def _title(key: str) -> str:
+    return "".join(part.title() for part in key.split("_"))

@@ -1,0 +1,75 @@
+"""The deploy-time choices, read from CDK context (`cdk deploy -c nat=instance -c alarm_email=...`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from collections.abc import Callable
+from typing import Any
+
+from postloop_infra.names import DEFAULT_ACCOUNTS_DIR, REPO
+
+NAT_OPTIONS = ("gateway", "instance")
+
+
+class OptionsError(ValueError):
+    """A context value is invalid; the message names the key."""
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    # How the VPC's private subnets reach X and OpenAI: a managed NAT gateway
+    # (about $33/month) or a t4g.nano NAT instance (a few dollars, one instance to look after).
+    nat: str = "gateway"
+    alarm_email: str | None = None
+    # Who is asked to approve posts of accounts in approval mode; defaults to alarm_email.
+    approval_email: str | None = None
+    accounts_dir: Path = DEFAULT_ACCOUNTS_DIR
+    # False: no OpenAI secret is created or read, and plan writes with the offline writer.
+    openai: bool = True
+    openai_model: str | None = None
+    # Reserved concurrency of post (0: none reserved, for accounts whose Lambda quota is 10).
+    post_concurrency: int = 1
+
+    @classmethod
+    def from_context(cls, get: Callable[[str], Any]) -> DeployOptions:
+        """Options from `get(key)` (e.g. `app.node.try_get_context`); absent keys keep their defaults."""
+        d = cls()
+        nat = str(get("nat") or d.nat)
+        if nat not in NAT_OPTIONS:
+            raise OptionsError(f"context 'nat' must be one of {', '.join(NAT_OPTIONS)}, got {nat!r}")
+        accounts_dir = get("accounts_dir")
+        return cls(
+            nat=nat,
+            alarm_email=get("alarm_email") or None,
+            approval_email=get("approval_email") or get("alarm_email") or None,
+            accounts_dir=(REPO / accounts_dir) if accounts_dir else d.accounts_dir,
+            openai=_bool(get("openai"), d.openai, "openai"),
+            openai_model=get("openai_model") or None,
+            post_concurrency=_int(get("post_concurrency"), d.post_concurrency, "post_concurrency", 0),
+        )
+
+
+def _bool(value: Any, default: bool, key: str) -> bool:
+    # `-c key=false` arrives as the string "false".
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise OptionsError(f"context {key!r} must be true or false, got {value!r}")
+
+
+def _int(value: Any, default: int, key: str, minimum: int) -> int:
+    if value is None:
+        return default
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise OptionsError(f"context {key!r} must be a whole number, got {value!r}") from None
+    if number < minimum:
+        raise OptionsError(f"context {key!r} must be at least {minimum}, got {number}")
+    return number

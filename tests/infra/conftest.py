@@ -1,0 +1,36 @@
+"""Synthesized templates of the CDK app, shared: a synth takes 20-30 s on two cores.
+
+`main_synth` is the deployment as most people run it (NAT gateway, two accounts,
+OpenAI on, alarm email); `variant_synth` flips every option the other way (NAT
+instance, no account, no OpenAI, no reserved concurrency). Both skip asset
+bundling; tests/infra/test_bundling.py is the one that bundles.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from synth_helpers import ALARM_EMAIL, NO_BUNDLING, Synth, synthesize, write_accounts
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: bundles the Lambda layers (downloads wheels from PyPI)")
+
+
+@pytest.fixture(scope="session")
+def accounts_dir(tmp_path_factory) -> Path:
+    return write_accounts(tmp_path_factory.mktemp("accounts"))
+
+
+@pytest.fixture(scope="session")
+def main_synth(tmp_path_factory, accounts_dir) -> Synth:
+    context = {**NO_BUNDLING, "accounts_dir": str(accounts_dir), "alarm_email": ALARM_EMAIL}
+    return synthesize(context, tmp_path_factory.mktemp("main"))
+
+
+@pytest.fixture(scope="session")
+def variant_synth(tmp_path_factory) -> Synth:
+    empty = tmp_path_factory.mktemp("no-accounts")
+    context = {**NO_BUNDLING, "accounts_dir": str(empty), "nat": "instance", "openai": "false",
+               "post_concurrency": "0"}
+    return synthesize(context, tmp_path_factory.mktemp("variant"))

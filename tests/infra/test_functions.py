@@ -1,0 +1,237 @@
+"""The Lambda functions: runtime, layers, settings, least-privilege roles, logs, concurrency, failures."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from synth_helpers import REPO, render, write_accounts
+
+from postloop.core.account import ConfigError, load_accounts
+from postloop.runtime.settings import load_settings
+from postloop_infra import names
+
+FUNCTIONS = ("plan", "approve", "post", "scrape", "learn")
+LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+ENI = {"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+       "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"}
+X_SECRET = {"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"}
+CM = "table:content_metadata"
+
+
+def pairs(actions: set[str], *resources: str) -> set[tuple[str, str]]:
+    return {(a, r) for a in actions for r in resources}
+
+
+def expected_permissions(accounts: list[str], openai: bool) -> dict[str, set[tuple[str, str]]]:
+    """What each function may do, read from the code it runs (see infra/postloop_infra/functions.py)."""
+    x_secrets = [f"secret:x/{a}" for a in accounts]
+    base = {name: pairs(LOGS, f"logs:{name}") | pairs(XRAY, "*") for name in FUNCTIONS}
+    return {
+        "plan": base["plan"]
+        | pairs({"dynamodb:GetItem", "dynamodb:PutItem"}, CM)
+        | pairs({"dynamodb:Query"}, f"{CM}/index/by_posted_at", f"{CM}/index/by_planned_at",
+                "table:outcomes/index/by_collected_at", "table:bandit_arms", "table:model_versions")
+        | (pairs({"secretsmanager:GetSecretValue"}, "secret:openai") if openai else set())
+        | pairs(ENI, "*"),
+        "approve": base["approve"]
+        | pairs({"dynamodb:GetItem", "dynamodb:PutItem"}, CM)
+        | pairs({"sns:Publish"}, "topic:approvals")
+        | pairs({"states:SendTaskSuccess"}, "state-machine:cycle"),
+        "post": base["post"]
+        | pairs({"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"}, CM)
+        | pairs({"dynamodb:PutItem", "dynamodb:DeleteItem"}, "table:locks")
+        | pairs(X_SECRET, *x_secrets),
+        "scrape": base["scrape"]
+        | pairs({"dynamodb:Query"}, f"{CM}/index/by_posted_at", "table:outcomes/index/by_collected_at")
+        | pairs({"dynamodb:PutItem"}, "table:outcomes")
+        | pairs({"dynamodb:PutItem", "dynamodb:DeleteItem"}, "table:locks")
+        | pairs(X_SECRET, *x_secrets),
+        "learn": base["learn"]
+        | pairs({"dynamodb:Query"}, f"{CM}/index/by_posted_at", "table:outcomes/index/by_collected_at")
+        | pairs({"dynamodb:Query", "dynamodb:BatchWriteItem"}, "table:bandit_arms")
+        | pairs({"dynamodb:Query", "dynamodb:PutItem"}, "table:model_versions")
+        | pairs(ENI, "*")
+        # The asynchronous failure destination (Lambda's grant for the SQS destination).
+        | pairs({"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}, "queue:dead-letters"),
+    }
+
+
+def role_permissions(synth, function: str) -> set[tuple[str, str]]:
+    """Every (action, resource) the function's role allows, from all policies attached to it."""
+    role = synth.resource(synth.stack.functions.roles[function])
+    role_id = synth.logical_id(synth.stack.functions.roles[function])
+    assert "ManagedPolicyArns" not in role["Properties"], "no managed policies: every permission is written out"
+    documents = [p["PolicyDocument"] for p in role["Properties"].get("Policies", [])]
+    for policy in synth.of_type("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"].get("Roles", []):
+            documents.append(policy["Properties"]["PolicyDocument"])
+    names_ = synth.readable_names()
+    found = set()
+    for doc in documents:
+        for st in doc["Statement"]:
+            assert st["Effect"] == "Allow" and "Condition" not in st and "NotAction" not in st, st
+            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+            found |= {(a, render(r, names_)) for a in actions for r in resources}
+    return found
+
+
+def fn_props(synth, name: str) -> dict:
+    return synth.resource(synth.stack.functions.functions[name])["Properties"]
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_role_allows_exactly_what_the_function_uses(main_synth, name):
+    assert role_permissions(main_synth, name) == expected_permissions(["berlin", "demo"], openai=True)[name]
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_role_without_accounts_or_openai_has_no_secret_access(variant_synth, name):
+    assert role_permissions(variant_synth, name) == expected_permissions([], openai=False)[name]
+
+
+def test_each_function_has_its_own_role(main_synth):
+    roles = [fn_props(main_synth, n)["Role"] for n in FUNCTIONS]
+    assert len({json.dumps(r) for r in roles}) == len(FUNCTIONS)
+    for name in FUNCTIONS:
+        assert fn_props(main_synth, name)["Role"] == {
+            "Fn::GetAtt": [main_synth.logical_id(main_synth.stack.functions.roles[name]), "Arn"]}
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_runtime_architecture_handler_and_layers(main_synth, name):
+    props = fn_props(main_synth, name)
+    assert props["Runtime"] == "python3.13"
+    assert props["Architectures"] == ["arm64"]
+    assert props["Handler"] == "handler.lambda_handler"
+    assert props["FunctionName"] == f"postloop-{name}"
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    layer_ids = [main_synth.logical_id(layer) for layer in main_synth.stack.functions.layers]
+    assert props["Layers"] == [{"Ref": i} for i in layer_ids]
+    assert (REPO / "functions" / name / "handler.py").is_file()
+
+
+def test_layers_are_arm64_python313(main_synth):
+    layers = main_synth.of_type("AWS::Lambda::LayerVersion")
+    assert len(layers) == 3
+    for layer_id in [main_synth.logical_id(x) for x in main_synth.stack.functions.layers[:2]]:
+        props = layers[layer_id]["Properties"]
+        assert props["CompatibleRuntimes"] == ["python3.13"]
+        assert props["CompatibleArchitectures"] == ["arm64"]
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_log_group_with_retention(main_synth, name):
+    group = main_synth.stack.functions.log_groups[name]
+    resource = main_synth.resource(group)
+    assert resource["Properties"] == {"LogGroupName": f"/aws/lambda/postloop-{name}", "RetentionInDays": 30}
+    assert fn_props(main_synth, name)["LoggingConfig"] == {"LogGroup": {"Ref": main_synth.logical_id(group)}}
+
+
+def test_post_has_reserved_concurrency_and_no_other_function_does(main_synth, variant_synth):
+    for name in FUNCTIONS:
+        expected = 1 if name == "post" else None
+        assert fn_props(main_synth, name).get("ReservedConcurrentExecutions") == expected, name
+        # post_concurrency=0: nothing reserved (accounts whose Lambda quota is 10 cannot reserve any).
+        assert "ReservedConcurrentExecutions" not in fn_props(variant_synth, name)
+
+
+def test_scheduler_invoked_learn_sends_failures_to_an_encrypted_tls_only_queue(main_synth):
+    configs = main_synth.of_type("AWS::Lambda::EventInvokeConfig")
+    queue_id = main_synth.logical_id(main_synth.stack.functions.dead_letters)
+    learn_id = main_synth.logical_id(main_synth.stack.functions.functions["learn"])
+    assert len(configs) == 1, "only learn is invoked asynchronously (by EventBridge Scheduler)"
+    (config,) = configs.values()
+    assert config["Properties"]["FunctionName"] == {"Ref": learn_id}
+    assert config["Properties"]["DestinationConfig"] == {
+        "OnFailure": {"Destination": {"Fn::GetAtt": [queue_id, "Arn"]}}}
+    assert config["Properties"]["MaximumRetryAttempts"] == 2
+
+    queue = main_synth.template["Resources"][queue_id]["Properties"]
+    assert queue["SqsManagedSseEnabled"] is True
+    (policy,) = [p for p in main_synth.of_type("AWS::SQS::QueuePolicy").values()
+                 if {"Ref": queue_id} in p["Properties"]["Queues"]]
+    denies = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert denies and denies[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+# --- settings: what each function reads at cold start -----------------------------------------------
+
+def resolved_env(synth, name: str) -> dict[str, str]:
+    """The function's environment with references replaced by readable strings."""
+    names_ = synth.readable_names()
+    names_[synth.logical_id(synth.stack.network.cache)] = "cache"
+    env = fn_props(synth, name)["Environment"]["Variables"]
+    return {k: v if isinstance(v, str) else render(v, names_) for k, v in env.items()}
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_environment_passes_the_settings_the_function_requires(main_synth, name):
+    env = resolved_env(main_synth, name)
+    assert env[names.ENV_ACCOUNTS_FILE] == "/opt/accounts/accounts.json"
+    settings = load_settings({"AWS_REGION": "us-east-1", **env})  # raises SettingsError naming a missing variable
+    if name in ("plan", "learn"):
+        settings.require("redis_url")
+        assert env[names.ENV_REDIS_URL] == "rediss://cache.Endpoint.Address:cache.Endpoint.Port"
+    if name in ("post", "scrape"):
+        settings.require("x_secret_id")
+    if name == "plan":
+        assert env[names.ENV_OPENAI_SECRET_ID] == "postloop/openai"
+    if name == "approve":
+        assert env[names.ENV_APPROVAL_TOPIC_ARN] == "topic:approvals"
+    allowed = {names.ENV_ACCOUNTS_FILE, names.ENV_REDIS_URL, names.ENV_X_SECRET_ID, names.ENV_OPENAI_SECRET_ID,
+               names.ENV_APPROVAL_TOPIC_ARN, *names.TABLE_ENV.values()}
+    assert set(env) <= allowed
+
+
+def test_without_openai_plan_uses_the_offline_writer(variant_synth):
+    env = resolved_env(variant_synth, "plan")
+    assert names.ENV_OPENAI_SECRET_ID not in env
+
+
+# --- the accounts packaged with the functions -----------------------------------------------------
+
+def test_accounts_layer_holds_every_account_in_the_format_the_functions_load(main_synth, accounts_dir):
+    layer = main_synth.resource(main_synth.stack.functions.layers[2])
+    staged = main_synth.staged_asset(layer["Properties"]["Content"]["S3Key"])
+    packaged = load_accounts(staged / names.ACCOUNTS_LAYER_FILE)   # the functions' own loader
+    expected = {}
+    for path in sorted(accounts_dir.glob("*.json")):
+        expected.update(load_accounts(path))
+    assert packaged == expected
+    assert sorted(packaged) == ["berlin", "demo"]
+
+
+def test_a_bad_account_file_stops_the_synth_naming_the_field(tmp_path):
+    from postloop_infra.stack import build_app
+
+    bad = write_accounts(tmp_path / "accounts")
+    account = json.loads((bad / "demo.json").read_text())
+    del account["timezone"]
+    (bad / "demo.json").write_text(json.dumps(account))
+    with pytest.raises(ConfigError, match=r"demo\.json: 'timezone' is missing"):
+        build_app({"aws:cdk:bundling-stacks": [], "accounts_dir": str(bad)}, outdir=str(tmp_path / "out"))
+
+
+def test_the_same_account_in_two_files_stops_the_synth(tmp_path):
+    from postloop_infra.stack import build_app
+
+    twice = write_accounts(tmp_path / "accounts")
+    (twice / "copy.json").write_text((twice / "demo.json").read_text())
+    with pytest.raises(ConfigError, match="'demo' is also defined in"):
+        build_app({"aws:cdk:bundling-stacks": [], "accounts_dir": str(twice)}, outdir=str(tmp_path / "out"))
+
+
+def test_cdk_app_entry_point_reports_a_bad_account_in_one_line(tmp_path):
+    bad = write_accounts(tmp_path / "accounts")
+    (bad / "demo.json").write_text('{"account_id": "demo"')
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps({"accounts_dir": str(bad)}), "CDK_OUTDIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, str(REPO / "infra" / "app.py")], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    assert "postloop: cannot synthesize:" in result.stderr and "demo.json: not valid JSON" in result.stderr
+    assert "Traceback" not in result.stderr
