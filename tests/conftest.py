@@ -4,13 +4,24 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Property tests stay bounded (the hostile-input suite runs in well under a
+# minute) and never fail on timing. No example database: nothing is written
+# into the tree; a failure prints the blob that reproduces it. On CI (CI=true)
+# the examples are also derandomised, so a red build reproduces exactly.
+hypothesis_settings.register_profile("dev", max_examples=150, deadline=None, database=None, print_blob=True)
+hypothesis_settings.register_profile("ci", parent=hypothesis_settings.get_profile("dev"), derandomize=True)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
+
 EVENTS = REPO / "events"
 
 

@@ -2,12 +2,13 @@
 from aws_lambda_powertools.metrics import MetricUnit
 
 from postloop.runtime import wiring
-from postloop.runtime.observability import logger, metrics, tracer
+from postloop.runtime.observability import logger, metrics
 from postloop.runtime.tasks import scrape_task
 
 
+# No X-Ray Tracer here: its SDK alone costs about a bare boto3 import at every cold start
+# (docs/performance.md). Active tracing still records the invocation's own segment.
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event, context):
     if isinstance(event, dict) and isinstance(event.get("decision_id"), str):
@@ -18,5 +19,7 @@ def lambda_handler(event, context):
     metrics.add_metric(name="OutcomesUnusable", unit=MetricUnit.Count, value=out["unusable"])
     metrics.add_metric(name="PostsRead", unit=MetricUnit.Count, value=out["posts_read"])
     metrics.add_metric(name="SpendUSD", unit=MetricUnit.NoUnit, value=out["spend_usd"])
+    if out["engagement_rate"] is not None:
+        metrics.add_metric(name="ActualEngagementRate", unit=MetricUnit.NoUnit, value=out["engagement_rate"])
     logger.info("scrape finished", extra={k: out[k] for k in ("due", "written", "problems")})
     return out

@@ -7,11 +7,10 @@ each handler, names as in functions/*/handler.py:
   plan     Decision_<status>, PredictedEngagementRate, SpendUSD
   approve  Approval_<action>
   post     Post_<action> (posted, reconciled, already_done, dry_run, failed, not_ready), SpendUSD
-  scrape   OutcomesWritten, OutcomesUnusable, PostsRead, SpendUSD
+  scrape   OutcomesWritten, OutcomesUnusable, PostsRead, SpendUSD, ActualEngagementRate
   learn    SettledSamples, HeldOutR2, HeldOutMAE, HeldOutAUC, HeldOutLogLoss
 
-What no handler emits (actual engagement, arm choices, X and OpenAI errors as
-such) is read from the logs with Logs Insights, or left out and said so.
+What no handler emits (arm choices, X and OpenAI errors as such) is read from the logs with Logs Insights, or left out and said so.
 """
 from __future__ import annotations
 
@@ -176,8 +175,8 @@ class Monitoring(Construct):
 
         self.dashboard.add_widgets(cw.TextWidget(width=24, height=2, markdown=(
             "# postloop\n"
-            "Daily sums per account unless a title says otherwise. Actual engagement is not emitted as a metric "
-            "yet (scrape stores it in the outcomes table); arm shares and error lines come from the logs.")))
+            "Daily sums per account unless a title says otherwise. Arm shares and error lines come from the "
+            "logs.")))
         self.dashboard.add_widgets(
             graph("Posts per day", per_account("Post_posted", "Post_reconciled", "Post_dry_run", "Post_failed")),
             graph("Plans per day: gate rejections, skips, approvals",
@@ -185,8 +184,8 @@ class Monitoring(Construct):
                               "Decision_awaiting_approval", "Approval_answered")),
         )
         self.dashboard.add_widgets(
-            graph("Predicted engagement rate (daily mean; actual: not emitted)",
-                  per_account("PredictedEngagementRate", statistic="Average")),
+            graph("Predicted vs actual engagement rate (daily means; actual at 48 h)",
+                  per_account("PredictedEngagementRate", "ActualEngagementRate", statistic="Average")),
             graph("Model held-out skill (latest learn of the day)",
                   per_account("HeldOutR2", "HeldOutAUC", statistic="Maximum"),
                   per_account("HeldOutMAE", "HeldOutLogLoss", "SettledSamples", statistic="Maximum")),

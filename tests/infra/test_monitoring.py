@@ -85,6 +85,13 @@ def test_dashboard_has_a_widget_for(main_synth, topic):
     assert any(topic in t for t in titles), titles
 
 
+def test_dashboard_sets_actual_engagement_next_to_the_prediction(main_synth):
+    widget = next(w for w in dashboard(main_synth)["widgets"]
+                  if "engagement rate" in w["properties"].get("title", ""))
+    text = json.dumps(widget)
+    assert "PredictedEngagementRate" in text and "ActualEngagementRate" in text
+
+
 def test_dashboard_plots_every_function_and_both_state_machines(main_synth):
     text = json.dumps(dashboard(main_synth))
     for name in FUNCTIONS:

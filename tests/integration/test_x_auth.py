@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import boto3
@@ -99,11 +100,11 @@ def _oauth2_setup(sm, clock, *, client_secret=None):
     return check, secret
 
 
-def _client(fake, sm, locks, clock, *, lease=True, store=None):
+def _client(fake, sm, locks, clock, *, lease=True, store=None, sleep=lambda s: None):
     store = store or SecretsManagerCredentials(sm, "postloop/x/acct")
     auth = OAuth2UserToken(store, token_url=fake.base_url + TOKEN_PATH,
                            lease=DynamoLease(locks, clock) if lease else None, lease_name="x-oauth2:acct",
-                           clock=clock, sleep=lambda s: None, where="secret postloop/x/acct")
+                           clock=clock, sleep=sleep, where="secret postloop/x/acct")
     return XApiClient(fake.base_url, auth, sleep=lambda s: None), auth
 
 
@@ -139,7 +140,8 @@ def test_concurrent_refreshes_spend_the_refresh_token_once(aws):
     check, _ = _oauth2_setup(sm, clock)
     with FakeXServer(QuietAudience(), clock, auth=check) as fake:
         # Four containers, each with its own client, all finding the token expired at once.
-        clients = [_client(fake, sm, locks, clock)[0] for _ in range(4)]
+        # Real sleeps while waiting for the lease: the holder's refresh takes real time.
+        clients = [_client(fake, sm, locks, clock, sleep=time.sleep)[0] for _ in range(4)]
         for c in clients:
             c.get_followers_count()
         clock.t += timedelta(hours=3)

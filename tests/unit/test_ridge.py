@@ -112,3 +112,41 @@ def test_negative_alpha_raises():
     X, y = _data(0)
     with pytest.raises(ValueError, match="alpha"):
         fit_ridge(X, y, alpha=-0.1)
+
+
+def _indicator_design(seed: int, n: int = 300):
+    from postloop.core.ridge import IndicatorDesign
+    rng = np.random.default_rng(seed)
+    # Column 0 dense, columns 1-4 one group, 5-9 another; -1 rows carry no indicator (unknown names).
+    types = rng.integers(-1, 4, n)
+    types[types >= 0] += 1
+    hours = rng.integers(-1, 5, n)
+    hours[hours >= 0] += 5
+    return IndicatorDesign(10, {0: rng.uniform(0.3, 0.9, n)}, (types, hours)), rng
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_indicator_design_fits_like_its_matrix(seed, weighted):
+    design, rng = _indicator_design(seed)
+    X = design.matrix()
+    y = 0.03 + X @ rng.normal(0, 0.01, X.shape[1]) + rng.normal(0, 0.005, len(X))
+    w = rng.uniform(0.1, 1.0, len(y)) if weighted else None
+    a = fit_ridge(design, y, alpha=1.0, sample_weight=w)
+    b = fit_ridge(X, y, alpha=1.0, sample_weight=w)
+    np.testing.assert_allclose(a.coef, b.coef, rtol=0, atol=1e-10)
+    assert a.intercept == pytest.approx(b.intercept, abs=1e-10)
+    np.testing.assert_allclose(a.precision, b.precision, rtol=1e-10, atol=1e-9)
+    assert a.noise_var == pytest.approx(b.noise_var, rel=1e-9)
+    np.testing.assert_allclose(a.predict(design), b.predict(X), atol=1e-12)
+
+
+def test_indicator_design_products_equal_the_dense_ones():
+    design, rng = _indicator_design(3, n=50)
+    X = design.matrix()
+    v, w, c = rng.normal(size=50), rng.uniform(0, 2, 50), rng.normal(size=10)
+    assert set(np.unique(X[:, 1:])) <= {0.0, 1.0}
+    np.testing.assert_allclose(design.dot(c), X @ c, atol=1e-12)
+    np.testing.assert_allclose(design.tdot(v), X.T @ v, atol=1e-12)
+    np.testing.assert_allclose(design.gram(w), X.T @ (X * w[:, None]), atol=1e-12)
+    np.testing.assert_allclose(design.rows(slice(10, 20)).matrix(), X[10:20])

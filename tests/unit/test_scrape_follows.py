@@ -65,3 +65,13 @@ def test_non_public_metrics_are_asked_for_young_posts_and_kept_on_the_outcome():
     r, got = _run(x)
     assert sorted(x.private_asked) == ["11", "22"]
     assert got["d1"].private_metrics == {"non_public_metrics": {"user_profile_clicks": 4}}
+
+
+def test_the_settled_rates_are_those_of_usable_48_h_outcomes():
+    decisions, outcomes = MemoryDecisionStore(), MemoryOutcomeStore()
+    _posted(decisions, "d1", "11", T0)
+    x = Account(None)
+    r24 = scrape("a", T0 + timedelta(hours=25), ScrapeDeps(decisions, outcomes, x))
+    assert r24.written == 1 and r24.settled_rates == []          # 24 h: not settled yet
+    r48 = scrape("a", T0 + timedelta(hours=49), ScrapeDeps(decisions, outcomes, x))
+    assert r48.written == 1 and r48.settled_rates == [(30 + 5 + 5) / 1000]

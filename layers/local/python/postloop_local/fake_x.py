@@ -164,7 +164,7 @@ class FakeXServer:
         self._faults: list[_Fault] = []
         # Consulted for every request that no `inject` matched, under the lock; a fault run's plan.
         self.fault_schedule = fault_schedule
-        self.duplicate_refusals = 0   # creates refused because the account already holds the text
+        self.duplicate_refusals: list[str] = []   # texts of creates refused: the account already holds them
         self._last_id = 0
         self._lock = threading.RLock()
         self._httpd: ThreadingHTTPServer | None = None
@@ -337,7 +337,7 @@ class FakeXServer:
                     parameter="reply.in_reply_to_tweet_id",
                 )
         if any(p.text == text and not p.deleted and p.author_id == self.user_id for p in self.posts.values()):
-            self.duplicate_refusals += 1
+            self.duplicate_refusals.append(text)
             return 403, problem(403, "Forbidden", DUPLICATE_DETAIL)
         now = _aware(self.clock())
         post = StoredPost(self._next_id(now), text, now, reply_to, self.user_id)

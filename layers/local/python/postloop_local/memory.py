@@ -54,6 +54,21 @@ class MemoryDecisionStore:
         d.status, d.updated_at = Status.POSTING, now
         return _copy_decision(d)
 
+    def take_over_claim(self, account_id: str, decision_id: str, held_since: datetime, now: datetime) -> Decision:
+        d = self._items.get((account_id, decision_id))
+        if d is None or d.status is not Status.POSTING or d.updated_at != held_since:
+            status = d.status.value if d else "missing"
+            raise ClaimRefused(status, f"decision {decision_id}'s claim changed; it is {status}")
+        d.updated_at = now
+        return _copy_decision(d)
+
+    def save_claimed(self, decision: Decision, held_since: datetime) -> None:
+        d = self._items.get((decision.account_id, decision.decision_id))
+        if d is None or d.status is not Status.POSTING or d.updated_at != held_since:
+            status = d.status.value if d else "missing"
+            raise ClaimRefused(status, f"decision {decision.decision_id} is no longer held; it is {status}")
+        self._items[(decision.account_id, decision.decision_id)] = _copy_decision(decision)
+
     def fail_unless_terminal(self, account_id: str, decision_id: str, reason: str, now: datetime) -> bool:
         """The workflow's Catch: failed with `reason` unless missing or already ended."""
         d = self._items.get((account_id, decision_id))

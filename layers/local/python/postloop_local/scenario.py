@@ -7,14 +7,23 @@ from __future__ import annotations
 
 import copy
 import json
+import math
+import re
+import reprlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from postloop.core.events import EventError, parse_time
 
 SHIPPED = Path(__file__).parent / "scenarios"
 TOP_KEYS = {"name", "description", "account", "audience_timezone", "start", "content_types", "hour_effects",
             "quality_effect", "quality_center", "noise", "impressions", "engagement_split", "follow",
             "followers", "drift", "accrual_hours"}
+
+
+_DIGITS = re.compile(r"[0-9]{1,2}")
 
 
 class ScenarioError(ValueError):
@@ -51,44 +60,101 @@ def _merge(into: dict, change: dict) -> None:
 
 def resolve(name_or_path: str) -> Path:
     """A shipped scenario by name (e.g. 'stationary') or a file path."""
-    p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml", ".json") and p.exists():
-        return p
-    for ext in (".yaml", ".yml", ".json"):
-        candidate = SHIPPED / f"{name_or_path}{ext}"
-        if candidate.exists():
-            return candidate
+    try:
+        p = Path(name_or_path)
+        if p.suffix in (".yaml", ".yml", ".json") and p.exists():
+            return p
+        for ext in (".yaml", ".yml", ".json"):
+            candidate = SHIPPED / f"{name_or_path}{ext}"
+            if candidate.exists():
+                return candidate
+    except (ValueError, OSError):  # a NUL byte or an over-long name: not a scenario either way
+        pass
     names = sorted(x.stem for x in SHIPPED.iterdir() if x.suffix in (".yaml", ".json"))
-    raise ScenarioError(f"scenario {name_or_path!r} not found; shipped: {', '.join(names)}")
+    raise ScenarioError(f"scenario {_show(name_or_path)} not found; shipped: {', '.join(names)}")
 
 
-def _num(v, where, lo=None, hi=None) -> float:
+def _show(value: Any) -> str:
+    """A short repr for messages: hostile values can be megabytes long or deeply nested."""
+    return reprlib.Repr(maxstring=40, maxother=40, maxlevel=2).repr(value)
+
+
+def _unknown(keys, allowed: set) -> str:
+    # YAML keys need not be strings, and mixed types do not sort.
+    return ", ".join(sorted((_show(k) if not isinstance(k, str) else k) for k in set(keys) - allowed))
+
+
+def _num(v, where, lo, hi) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise ScenarioError(f"{where}: expected a number, got {type(v).__name__}")
-    if (lo is not None and v < lo) or (hi is not None and v > hi):
-        raise ScenarioError(f"{where}: {v} is outside [{lo}, {hi}]")
+    # NaN compares false with both bounds; a huge int would overflow float().
+    if isinstance(v, float) and not math.isfinite(v):
+        raise ScenarioError(f"{where}: expected a finite number, got {v}")
+    if v < lo or v > hi:
+        raise ScenarioError(f"{where}: {_show(v)} is outside [{lo}, {hi}]")
     return float(v)
 
 
+def _mapping(v, where: str, what: str) -> dict:
+    if not isinstance(v, dict):
+        raise ScenarioError(f"{where}: expected {what}, got {type(v).__name__}")
+    return v
+
+
+def _name(v, where: str) -> str:
+    if not isinstance(v, str) or not v.strip():
+        raise ScenarioError(f"{where}: expected a non-empty name, got {_show(v)}")
+    return v
+
+
+def _hour(h, where: str) -> int:
+    """An hour key: an int (YAML) or a string of digits (JSON keys are strings)."""
+    if isinstance(h, bool) or not isinstance(h, (int, str)) or (isinstance(h, str) and not _DIGITS.fullmatch(h)):
+        raise ScenarioError(f"{where}: {_show(h)} is not an hour")
+    hour = int(h)
+    if not 0 <= hour <= 23:
+        raise ScenarioError(f"{where}: hour {hour} is outside 0-23")
+    return hour
+
+
 def _validate_params(p: dict, where: str, partial: bool) -> None:
-    unknown = sorted(set(p) - TOP_KEYS)
+    """Check types and ranges; reads only, so it is safe on any input (nothing is copied yet)."""
+    unknown = _unknown(p, TOP_KEYS)
     if unknown:
-        raise ScenarioError(f"{where}: unknown field(s) {', '.join(unknown)}")
+        raise ScenarioError(f"{where}: unknown field(s) {unknown}")
     if not partial:
         for key in ("name", "account", "content_types"):
             if key not in p:
                 raise ScenarioError(f"{where}: '{key}' is missing")
+    for key in ("name", "account"):
+        if key in p:
+            _name(p[key], f"{where}.{key}")
+    if "description" in p and not isinstance(p["description"], str):
+        raise ScenarioError(f"{where}.description: expected text, got {type(p['description']).__name__}")
+    if "audience_timezone" in p:
+        tz = p["audience_timezone"]
+        try:
+            ZoneInfo(_name(tz, f"{where}.audience_timezone"))
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ScenarioError(f"{where}.audience_timezone: unknown time zone {_show(tz)}") from None
+    if "start" in p:
+        try:
+            parse_time(p["start"], "start")
+        except EventError as err:
+            # An unquoted YAML timestamp arrives as a date or datetime object, not a string.
+            hint = "" if isinstance(p["start"], str) else " (quote it in YAML)"
+            raise ScenarioError(f"{where}.start: {str(err).removeprefix(repr('start') + ' ')}{hint}") from None
     if "content_types" in p:
         cts = p["content_types"]
         if not isinstance(cts, dict) or (not partial and not cts):
             raise ScenarioError(f"{where}.content_types: expected a mapping of name to parameters")
         for name, c in cts.items():
+            _name(name, f"{where}.content_types")
             w = f"{where}.content_types.{name}"
-            if not isinstance(c, dict):
-                raise ScenarioError(f"{w}: expected a mapping")
-            bad = sorted(set(c) - {"base_rate", "noise_sigma"})
+            _mapping(c, w, "a mapping")
+            bad = _unknown(c, {"base_rate", "noise_sigma"})
             if bad:
-                raise ScenarioError(f"{w}: unknown field(s) {', '.join(bad)}")
+                raise ScenarioError(f"{w}: unknown field(s) {bad}")
             if not partial and "base_rate" not in c:
                 raise ScenarioError(f"{w}: 'base_rate' is missing")
             if "base_rate" in c:
@@ -96,16 +162,11 @@ def _validate_params(p: dict, where: str, partial: bool) -> None:
             if "noise_sigma" in c:
                 _num(c["noise_sigma"], f"{w}.noise_sigma", 0.0, 3.0)
     if "hour_effects" in p:
-        he = p["hour_effects"]
-        if not isinstance(he, dict):
-            raise ScenarioError(f"{where}.hour_effects: expected a mapping of hour to rate change")
+        he = _mapping(p["hour_effects"], f"{where}.hour_effects", "a mapping of hour to rate change")
+        hours = [_hour(h, f"{where}.hour_effects") for h in he]
+        if len(set(hours)) != len(hours):
+            raise ScenarioError(f"{where}.hour_effects: an hour appears twice")
         for h, v in he.items():
-            try:
-                hour = int(h)
-            except (TypeError, ValueError):
-                raise ScenarioError(f"{where}.hour_effects: {h!r} is not an hour") from None
-            if not 0 <= hour <= 23:
-                raise ScenarioError(f"{where}.hour_effects: hour {hour} is outside 0-23")
             _num(v, f"{where}.hour_effects.{h}", -1.0, 1.0)
     for key, lo, hi in (("quality_effect", -1.0, 1.0), ("quality_center", 0.0, 1.0), ("accrual_hours", 0.1, 48.0)):
         if key in p:
@@ -127,8 +188,9 @@ def _validate_params(p: dict, where: str, partial: bool) -> None:
         es = p["engagement_split"]
         if not isinstance(es, dict) or set(es) != {"likes", "retweets", "replies"}:
             raise ScenarioError(f"{where}.engagement_split: expected likes, retweets and replies shares")
-        for k, v in es.items():
-            _num(v, f"{where}.engagement_split.{k}", 0.0, 1.0)
+        shares = [_num(v, f"{where}.engagement_split.{k}", 0.0, 1.0) for k, v in es.items()]
+        if sum(shares) <= 0:  # the audience divides by the sum
+            raise ScenarioError(f"{where}.engagement_split: at least one share must be above 0")
     if "follow" in p:
         f = p["follow"]
         if not isinstance(f, dict) or set(f) - {"intercept", "novelty", "expertise", "viral"}:
@@ -136,8 +198,12 @@ def _validate_params(p: dict, where: str, partial: bool) -> None:
         for k in ("intercept", "novelty", "expertise"):
             if k in f:
                 _num(f[k], f"{where}.follow.{k}", -50.0, 50.0)
-        for k, v in (f.get("viral") or {}).items():
-            _num(v, f"{where}.follow.viral.{k}", -50.0, 50.0)
+        viral = f.get("viral")
+        if viral is not None:
+            _mapping(viral, f"{where}.follow.viral", "a mapping of indicator to weight")
+            for k, v in viral.items():
+                _name(k, f"{where}.follow.viral")
+                _num(v, f"{where}.follow.viral.{k}", -50.0, 50.0)
     if "followers" in p:
         fo = p["followers"]
         if not isinstance(fo, dict) or set(fo) - {"initial"}:
@@ -149,10 +215,13 @@ def parse_scenario(data: Any, path: Path) -> Scenario:
     where = path.name
     if not isinstance(data, dict):
         raise ScenarioError(f"{where}: expected a mapping at the top")
-    data = copy.deepcopy(data)  # normalised below; the caller's data stays as it was
+    # Everything is validated before the copy: copying an arbitrarily nested
+    # document first would exceed the recursion limit on hostile input.
     _validate_params(data, where, partial=False)
-    drift = []
-    for i, ev in enumerate(data.get("drift") or []):
+    raw_drift = data.get("drift")
+    if raw_drift is not None and not isinstance(raw_drift, list):
+        raise ScenarioError(f"{where}.drift: expected a list of {{day, set}}, got {type(raw_drift).__name__}")
+    for i, ev in enumerate(raw_drift or []):
         w = f"{where}.drift[{i}]"
         if not isinstance(ev, dict) or set(ev) != {"day", "set"}:
             raise ScenarioError(f"{w}: expected {{day, set}}")
@@ -165,7 +234,17 @@ def parse_scenario(data: Any, path: Path) -> Scenario:
                  "accrual_hours"} & set(ev["set"])
         if fixed:
             raise ScenarioError(f"{w}.set: {', '.join(sorted(fixed))} cannot drift (fixed for the whole run)")
-        drift.append((ev["day"], ev["set"]))
+    # A content type a drift introduces needs a base rate: the audience reads one for every type.
+    known = set(data["content_types"])
+    for i, ev in sorted(enumerate(raw_drift or []), key=lambda x: x[1]["day"]):
+        for name, c in (ev["set"].get("content_types") or {}).items():
+            if name not in known and "base_rate" not in c:
+                raise ScenarioError(f"{where}.drift[{i}].set.content_types.{name}: 'base_rate' is missing "
+                                    "(the type is new on that day)")
+            known.add(name)
+
+    data = _no_negative_zero(copy.deepcopy(data))  # normalised below; the caller's data stays as it was
+    drift = [(ev["day"], ev["set"]) for ev in data.get("drift") or []]
     base = {k: v for k, v in data.items() if k != "drift"}
     base["hour_effects"] = {int(h): v for h, v in (base.get("hour_effects") or {}).items()}
     for _, change in drift:
@@ -174,9 +253,21 @@ def parse_scenario(data: Any, path: Path) -> Scenario:
     return Scenario(name=data["name"], path=path, base=base, drift=tuple(sorted(drift, key=lambda x: x[0])))
 
 
+def _no_negative_zero(value):
+    """-0.0 passes a [0, x] range check, but numpy refuses it as a scale ("scale < 0")."""
+    if isinstance(value, dict):
+        return {k: _no_negative_zero(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_negative_zero(v) for v in value]
+    return 0.0 if isinstance(value, float) and value == 0 else value
+
+
 def load_scenario(name_or_path: str) -> Scenario:
     path = resolve(name_or_path)
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ScenarioError(f"{path.name}: cannot be read ({type(err).__name__})") from None
     try:
         if path.suffix == ".json":
             data = json.loads(text)
@@ -184,5 +275,5 @@ def load_scenario(name_or_path: str) -> Scenario:
             import yaml
             data = yaml.safe_load(text)
     except Exception as err:  # a parse error of either format, reported with the file's name
-        raise ScenarioError(f"{path.name}: cannot be parsed ({type(err).__name__}: {err})") from None
+        raise ScenarioError(f"{path.name}: cannot be parsed ({type(err).__name__}: {str(err)[:300]})") from None
     return parse_scenario(data, path)

@@ -41,6 +41,22 @@ def iso(t: datetime) -> str:
     return t.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+class LambdaCrash(BaseException):
+    """A function's process died mid-invocation (a timeout, out of memory, a kill).
+
+    A BaseException, so no `except Exception` in the code under test can swallow it:
+    nothing catches a process dying. Step Functions reports it as `Lambda.Unknown`.
+    """
+
+    error_name = "Lambda.Unknown"
+
+
+def error_name(err: BaseException) -> str:
+    """The error name Step Functions matches Retry and Catch on: a Python function reports its
+    exception's class name; a dead process reports `Lambda.Unknown`."""
+    return getattr(err, "error_name", None) or type(err).__name__
+
+
 class SimClock:
     def __init__(self, start: datetime):
         self.t = start
@@ -76,6 +92,8 @@ class SimResult:
     handler_calls: Counter = field(default_factory=Counter)
     plan_ids: list[str] = field(default_factory=list)
     trace: list[dict] = field(default_factory=list)
+    retries: Counter = field(default_factory=Counter)    # (function, error name) -> retries the workflow made
+    failures: list[dict] = field(default_factory=list)   # cycles that ended in the workflow's Catch
 
     # Sums over the decisions taken: posted ones, and failed ones (a zero for
     # the policy). Rejections (the gate said no) and decisions whose posting
@@ -287,11 +305,21 @@ def _advance_cycle(job, when, queue, seq, result, world, decisions, posts_by_dec
             event = {k: state[k] for k in step.inputs}
             event.update(step.extras)
             if step.with_now:
-                event["now"] = iso(when)
-            last = call(step.function, event)
+                # $$.State.EnteredTime: the workflow's retries re-run the task within the same
+                # state, so they carry the time of the first attempt.
+                event["now"] = job.setdefault("entered", iso(when))
+            try:
+                last = call(step.function, event)
+            except (Exception, LambdaCrash) as err:
+                result.handler_calls[step.function] += 1
+                _retry_or_catch(job, step, err, when, queue, seq, result, decisions)
+                return
+            job.pop("entered", None)
+            job.pop("attempts", None)
             result.handler_calls[step.function] += 1
             state.update({k: v for k, v in last.items() if k in ("decision_id", "scheduled_for")})
-            if step.function == "plan":
+            # A schedule delivered twice runs two cycles for one decision: count the decision once.
+            if step.function == "plan" and last["decision_id"] not in result.plan_ids:
                 result.decisions += 1
                 result.statuses[last["status"]] += 1
                 result.plan_ids.append(last["decision_id"])
@@ -319,7 +347,51 @@ def _advance_cycle(job, when, queue, seq, result, world, decisions, posts_by_dec
             return
 
 
+def _retry_or_catch(job, step: Task, err: BaseException, when: datetime, queue, seq, result: SimResult,
+                    decisions) -> None:
+    """What the state machine does with a failed task: its Retry while attempts remain, then
+    its Catch, which marks the decision failed (unless it already ended) and ends the cycle."""
+    name = error_name(err)
+    retry = step.retry
+    attempts = job.get("attempts", 0)
+    if retry is not None and name in retry.errors and attempts < retry.max_attempts:
+        delay = retry.interval_seconds * retry.backoff_rate ** attempts
+        job["attempts"] = attempts + 1
+        job["step"] -= 1   # the same task again, after the backoff
+        result.retries[(step.function, name)] += 1
+        heapq.heappush(queue, (when + timedelta(seconds=delay), next(seq), "cycle", job))
+        return
+    state = job["state"]
+    reason = f"{step.function} failed: {name}: {err}"[:400]
+    marked = False
+    if state.get("decision_id"):
+        marked = fail_unless_terminal(decisions, state["account_id"], state["decision_id"], reason, when)
+    result.failures.append({"function": step.function, "error": name, "message": str(err)[:400],
+                            "decision_id": state.get("decision_id"), "scheduled_time": state.get("scheduled_time"),
+                            "attempts": attempts + 1, "marked_failed": marked, "time": iso(when)})
+
+
+def fail_unless_terminal(decisions, account_id: str, decision_id: str, reason: str, now: datetime) -> bool:
+    """The Catch's update: status failed with the error as reason, unless the decision already ended.
+
+    The deployed state machine does this with one conditional UpdateItem; the stores that can
+    do the same atomically say so with `fail_unless_terminal`.
+    """
+    atomic = getattr(decisions, "fail_unless_terminal", None)
+    if atomic is not None:
+        return atomic(account_id, decision_id, reason, now)
+    from postloop.core.records import Status
+    d = decisions.get(account_id, decision_id)
+    if d is None or d.status.terminal:
+        return False
+    d.status, d.status_reason, d.updated_at = Status.FAILED, reason, now
+    decisions.save(d)
+    return True
+
+
 def _register_post(out, world: World, decisions, result: SimResult, posts_by_decision, start) -> None:
+    if out["decision_id"] in posts_by_decision:
+        return   # a second cycle of the same decision (a schedule delivered twice)
     d = decisions.get(out["account_id"], out["decision_id"])
     if not d.post_ids or d.post_ids[0].startswith("dry-run-"):
         return

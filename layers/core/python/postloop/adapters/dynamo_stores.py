@@ -112,6 +112,38 @@ class DynamoDecisionStore:
             raise
         return self._from_item(item)
 
+    def take_over_claim(self, account_id: str, decision_id: str, held_since: datetime, now: datetime) -> Decision:
+        """Move a claim left in posting since `held_since` to a new holder from `now`.
+
+        Raises `ClaimRefused` if the claim changed meanwhile (finished, released or taken over).
+        """
+        item = self._t(account_id, decision_id)
+        try:
+            item.update(actions=[self._t.updated_at.set(now)],
+                        condition=(self._t.status == Status.POSTING.value) & (self._t.updated_at == held_since))
+        except UpdateError as err:
+            if _conditional_failed(err):
+                current = self.get(account_id, decision_id)
+                status = current.status.value if current else "missing"
+                raise ClaimRefused(status, f"decision {decision_id}'s claim changed; it is {status}") from None
+            raise
+        return self._from_item(item)
+
+    def save_claimed(self, decision: Decision, held_since: datetime) -> None:
+        """Save `decision` only while its posting claim is still the one taken at `held_since`.
+
+        Raises `ClaimRefused` otherwise: another invocation holds or has finished the decision.
+        """
+        held = (self._t.status == Status.POSTING.value) & (self._t.updated_at == held_since)
+        try:
+            self._to_item(decision).save(condition=held)
+        except PutError as err:
+            if _conditional_failed(err):
+                current = self.get(decision.account_id, decision.decision_id)
+                status = current.status.value if current else "missing"
+                raise ClaimRefused(status, f"decision {decision.decision_id} is no longer held; it is {status}") from None
+            raise
+
     def fail_unless_terminal(self, account_id: str, decision_id: str, reason: str, now: datetime) -> bool:
         """Mark the decision failed with `reason` unless it is missing or already ended; True if marked.
 

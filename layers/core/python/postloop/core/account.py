@@ -6,6 +6,7 @@ names the field that is wrong; nothing runs on a half-valid configuration.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,7 +152,13 @@ def _req(d: dict, key: str, kind, where: str):
 
 def _typed(value, kind, where: str):
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise ConfigError(f"{where}: number too large") from None
+    # json.loads accepts NaN and Infinity; NaN slips through every range check.
+    if kind is float and isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where}: expected a finite number, got {value}")
     if isinstance(value, bool) and kind is not bool:
         raise ConfigError(f"{where}: expected {kind.__name__}, got a boolean")
     if not isinstance(value, kind):
@@ -260,8 +267,8 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
         raise ConfigError(f"{lw}.posterior_scale: must lie in (0, 10]")
     if learning.decider not in ("bandits", "pooled"):
         raise ConfigError(f"{lw}.decider: 'bandits' or 'pooled', got {learning.decider!r}")
-    if learning.window_days < 1:
-        raise ConfigError(f"{lw}.window_days: must be at least 1")
+    if not 1 <= learning.window_days <= 3650:  # learn reads that many days back from now
+        raise ConfigError(f"{lw}.window_days: must lie in 1-3650")
     if learning.min_samples < 4:
         raise ConfigError(f"{lw}.min_samples: must be at least 4")
     if not 0.05 <= learning.holdout_fraction <= 0.5:
@@ -274,7 +281,7 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
         raise ConfigError(f"{lw}.ucb_variant: 'tuned' or 'ucb1', got {learning.ucb_variant!r}")
 
     fixed_hour = d.get("fixed_hour")
-    if fixed_hour is not None and fixed_hour not in hours:
+    if fixed_hour is not None and (type(fixed_hour) is not int or fixed_hour not in hours):  # 7.0, True
         raise ConfigError(f"{where}.fixed_hour: must be one of posting_hours, got {fixed_hour!r}")
     policy = _typed(d.get("policy", "postloop"), str, f"{where}.policy")
     if policy not in POLICIES:
@@ -404,6 +411,8 @@ def load_accounts(path: str | Path) -> dict[str, AccountConfig]:
         raise ConfigError(f"account configuration file not found: {p}") from None
     except json.JSONDecodeError as err:
         raise ConfigError(f"{p}: not valid JSON ({err.msg} at line {err.lineno})") from None
+    except (OSError, ValueError, RecursionError) as err:  # a directory, bad UTF-8, nesting past the limit
+        raise ConfigError(f"{p}: cannot be read as JSON ({type(err).__name__})") from None
     items = data if isinstance(data, list) else [data]
     accounts: dict[str, AccountConfig] = {}
     for i, item in enumerate(items):

@@ -14,6 +14,10 @@ from typing import Any
 from postloop.core.records import HORIZONS_HOURS
 
 MAX_ID_LENGTH = 128
+# Times outside these bounds are typos or garbage; the early bound also keeps
+# every window computed from an event (days back, hours ahead) inside datetime's range.
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
 
 
 class EventError(ValueError):
@@ -32,9 +36,20 @@ def _text(event: dict, key: str, name: str) -> str:
     value = event[key]
     if not isinstance(value, str) or not value.strip():
         raise EventError(f"{name} event: '{key}' must be a non-empty string")
-    if len(value) > MAX_ID_LENGTH or any(c in value for c in "\n\r\t\x00"):
+    # Identifiers become DynamoDB and Redis keys and appear in log lines: printable
+    # characters only (no control, separator or format characters) and encodable as
+    # UTF-8 (a lone surrogate is a valid Python string but not a valid key).
+    if len(value) > MAX_ID_LENGTH or not value.isprintable() or not _utf8(value):
         raise EventError(f"{name} event: '{key}' is not a valid identifier")
     return value
+
+
+def _utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse_time(value: Any, field: str = "time") -> datetime:
@@ -47,7 +62,13 @@ def parse_time(value: Any, field: str = "time") -> datetime:
         raise EventError(f"'{field}' is not an ISO-8601 timestamp: {value[:40]!r}") from None
     if t.tzinfo is None:
         raise EventError(f"'{field}' must carry a time zone (e.g. a trailing Z)")
-    return t.astimezone(timezone.utc)
+    try:
+        t = t.astimezone(timezone.utc)
+    except OverflowError:  # year 1 at +14:00, year 9999 at -14:00
+        t = None
+    if t is None or not EARLIEST <= t < LATEST:
+        raise EventError(f"'{field}' must lie between {EARLIEST.year} and {LATEST.year}: {value[:40]!r}")
+    return t
 
 
 def _time(event: dict, key: str, name: str) -> datetime:
@@ -96,7 +117,8 @@ def parse_scrape(event: Any) -> ScrapeEvent:
     e = _obj(event, "scrape")
     decision_id = _text(e, "decision_id", "scrape") if e.get("decision_id") is not None else None
     horizon = e.get("horizon_hours")
-    if horizon is not None and (isinstance(horizon, bool) or horizon not in HORIZONS_HOURS):
+    # A whole number: 48.0 == 48 would pass a bare membership test.
+    if horizon is not None and (type(horizon) is not int or horizon not in HORIZONS_HOURS):
         raise EventError(f"scrape event: 'horizon_hours' must be one of {HORIZONS_HOURS}")
     return ScrapeEvent(_text(e, "account_id", "scrape"), _time(e, "now", "scrape"), decision_id, horizon)
 
@@ -126,8 +148,10 @@ def parse_approval(event: Any) -> ApprovalEvent:
     account_id, decision_id = _text(e, "account_id", name), _text(e, "decision_id", name)
     if action == "request":
         token = e.get("task_token")
-        if token is not None and (not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH):
-            raise EventError(f"{name} event: 'task_token' must be a non-empty string of at most "
+        # Stored with the decision and sent back to Step Functions: printable, UTF-8, bounded.
+        if token is not None and (not isinstance(token, str) or not token.strip() or len(token) > MAX_TOKEN_LENGTH
+                                  or not token.isprintable() or not _utf8(token)):
+            raise EventError(f"{name} event: 'task_token' must be a non-empty printable string of at most "
                              f"{MAX_TOKEN_LENGTH} characters")
         return ApprovalEvent(action, account_id, decision_id, _time(e, "now", name), task_token=token)
     approve = e.get("approve")

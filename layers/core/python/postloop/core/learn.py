@@ -15,13 +15,8 @@ import numpy as np
 
 from postloop.core.account import AccountConfig
 from postloop.core.logistic import fit_logistic
-from postloop.core.ports import ArmStore, DecisionStore, ModelCache, ModelRegistry, OutcomeStore
-from postloop.core.predictor import (
-    FOLLOW_FEATURES,
-    engagement_feature_names,
-    engagement_vector,
-    follow_vector,
-)
+from postloop.core.ports import ArmStore, DecisionStore, ModelCache, ModelRegistry, OutcomeStore, PostMetrics
+from postloop.core.predictor import FOLLOW_FEATURES, engagement_feature_names
 from postloop.core.records import (
     SETTLED_HORIZON_HOURS,
     ArmStats,
@@ -31,8 +26,9 @@ from postloop.core.records import (
     hour_arm,
     type_arm,
 )
-from postloop.core.ridge import fit_ridge
+from postloop.core.ridge import IndicatorDesign, fit_ridge
 from postloop.core.scoring import auc, log_loss, mae, r2
+from postloop.core.scrape import check_metrics
 
 
 @dataclass
@@ -69,13 +65,20 @@ class LearnResult:
     notes: list[str] = field(default_factory=list)
 
 
+def _still_good(o) -> bool:
+    # The stored `usable` flag is not trusted alone: a record written by an older version, or
+    # edited by hand, must pass the same check scrape applies before it is learned from.
+    m = PostMetrics(o.impressions, o.likes, o.retweets, o.replies, o.quotes, o.bookmarks)
+    return check_metrics(m) is None and o.engagement_rate is not None
+
+
 def settled_samples(account_id: str, now: datetime, window_days: int, deps: LearnDeps) -> list[Sample]:
     """Posted decisions of the window joined with their usable 48 h outcome, oldest first."""
     start = now - timedelta(days=window_days)
     outcomes = {
         o.decision_id: o
         for o in deps.outcomes.collected_between(account_id, start, now + timedelta(seconds=1))
-        if o.horizon_hours == SETTLED_HORIZON_HOURS and o.usable and o.engagement_rate is not None
+        if o.horizon_hours == SETTLED_HORIZON_HOURS and o.usable and _still_good(o)
     }
     posted = deps.decisions.posted_between(
         account_id, start - timedelta(hours=SETTLED_HORIZON_HOURS), now + timedelta(seconds=1)
@@ -145,8 +148,17 @@ def age_weights(samples: list[Sample], now: datetime, half_life_days: float | No
     """
     if not half_life_days:
         return np.ones(len(samples))
-    ages = np.array([(now - s.decision.posted_at).total_seconds() / 86400.0 for s in samples])
-    return 0.5 ** (np.maximum(ages, 0.0) / half_life_days)
+    return _decay(np.array([_age_days(now, s.decision.posted_at) for s in samples]), half_life_days)
+
+
+def _age_days(now: datetime, posted_at: datetime) -> float:
+    return (now - posted_at).total_seconds() / 86400.0
+
+
+def _decay(ages_days: np.ndarray, half_life_days: float | None) -> np.ndarray:
+    if not half_life_days:
+        return np.ones(len(ages_days))
+    return 0.5 ** (np.maximum(ages_days, 0.0) / half_life_days)
 
 
 def percentile_ranks(values: np.ndarray) -> np.ndarray:
@@ -166,12 +178,68 @@ def percentile_ranks(values: np.ndarray) -> np.ndarray:
     return (ranks + 0.5) / n
 
 
+# The design matrices are built column by column: the same values as stacking
+# `engagement_vector` / `follow_vector` per sample, but a learn over a long window holds 10^5
+# samples, where a Python call and a small array per sample cost several times the fits
+# themselves (bench/learn_scale.py).
+
+def _engagement_design(names: list[str], samples: list[Sample], now: datetime | None
+                       ) -> tuple[IndicatorDesign, np.ndarray, np.ndarray | None]:
+    """(X, y, ages in days or None): X.matrix()'s rows equal engagement_vector(names, ...) of each
+    sample; X keeps quality as a column and the type and hour as one-hot column indices."""
+    n = len(samples)
+    column = {name: j for j, name in enumerate(names)}
+    decisions = [s.decision for s in samples]
+    dense = {}
+    if "quality" in column:
+        dense[column["quality"]] = np.fromiter([d.features.quality for d in decisions], dtype=float, count=n)
+    indicators = []
+    # One-hot columns by name, looked up once per distinct value; unknown names contribute nothing.
+    for prefix, values in (("type", [d.content_type for d in decisions]), ("hour", [d.hour for d in decisions])):
+        lookup = {v: column.get(f"{prefix}={v}", -1) for v in set(values)}
+        indicators.append(np.fromiter(map(lookup.__getitem__, values), dtype=np.intp, count=n))
+    y = np.fromiter([s.er for s in samples], dtype=float, count=n)
+    ages = None
+    if now:
+        # The same arithmetic as _age_days, the division done once over the array (identical results).
+        ages = np.fromiter([(now - d.posted_at).total_seconds() for d in decisions], dtype=float, count=n) / 86400.0
+    return IndicatorDesign(len(names), dense, tuple(indicators)), y, ages
+
+
+def _follow_design(samples: list[Sample]) -> tuple[np.ndarray, np.ndarray]:
+    """(X, y): X's rows equal follow_vector(...) of each sample, y is 1.0 where it gained a follower."""
+    n = len(samples)
+    features = [s.decision.features for s in samples]
+    virals = [f.viral for f in features]
+    X = np.zeros((n, len(FOLLOW_FEATURES)))
+    for j, name in enumerate(FOLLOW_FEATURES):
+        if name == "novelty":
+            column = [f.novelty for f in features]
+        elif name == "expertise":
+            column = [f.expertise for f in features]
+        elif name.startswith("viral."):
+            key = name.removeprefix("viral.")
+            column = [v.get(key, 0.0) for v in virals]
+        else:
+            continue                               # a name follow_vector does not fill stays 0
+        X[:, j] = np.fromiter(column, dtype=float, count=n)
+    return X, np.fromiter([s.followed for s in samples], dtype=float, count=n)
+
+
+def _both_classes(y: np.ndarray) -> bool:
+    """y (0/1 labels) holds both classes."""
+    return len(y) > 0 and y.min() != y.max()
+
+
 def _split(n: int, holdout_fraction: float) -> int:
     """Index where the held-out (newest) part starts; time order, never shuffled."""
     return n - max(1, int(round(n * holdout_fraction)))
 
 
-def fit_engagement(config: AccountConfig, samples: list[Sample], now: datetime | None = None) -> dict:
+def fit_engagement(config: AccountConfig, samples: list[Sample], now: datetime | None = None,
+                   design: tuple | None = None) -> dict:
+    """The ridge engagement model's payload; `design` is `_engagement_design`'s result when the
+    caller already built it (bench/learn_scale.py times the fit apart from reading the samples)."""
     names = engagement_feature_names([c.name for c in config.content_types], config.posting_hours)
     n = len(samples)
     out: dict = {"kind": "ridge", "features": names, "alpha": config.learning.ridge_alpha, "n": n,
@@ -179,15 +247,13 @@ def fit_engagement(config: AccountConfig, samples: list[Sample], now: datetime |
     if n < 4:
         out["reason"] = f"only {n} settled posts"
         return out
-    X = np.array([engagement_vector(names, s.decision.features, s.decision.content_type, s.decision.hour)
-                  for s in samples])
-    y = np.array([s.er for s in samples])
+    X, y, ages = design if design is not None else _engagement_design(names, samples, now)
     if config.learning.reward_transform == "winsorised":
         y = np.minimum(y, np.quantile(y, 0.975))
         out["winsorised_at"] = float(y.max())
     cut = _split(n, config.learning.holdout_fraction)
-    train = fit_ridge(X[:cut], y[:cut], alpha=config.learning.ridge_alpha)
-    pred = train.predict(X[cut:])
+    train = fit_ridge(X.rows(slice(None, cut)), y[:cut], alpha=config.learning.ridge_alpha)
+    pred = train.predict(X.rows(slice(cut, None)))
     baseline = np.full(n - cut, y[:cut].mean())
     out.update({
         "n_train": cut, "n_test": n - cut,
@@ -196,7 +262,7 @@ def fit_engagement(config: AccountConfig, samples: list[Sample], now: datetime |
     })
     # The final fit uses every sample, weighted by age when the account sets a
     # half-life; its posterior (precision, noise) is what the pooled decider samples.
-    weights = age_weights(samples, now, config.learning.half_life_days) if now else None
+    weights = _decay(ages, config.learning.half_life_days) if now else None
     full = fit_ridge(X, y, alpha=config.learning.ridge_alpha, sample_weight=weights)
     out.update({"coef": full.coef.tolist(), "intercept": full.intercept, "noise_var": full.noise_var,
                 "precision": full.precision.tolist()})
@@ -212,24 +278,26 @@ def fit_engagement(config: AccountConfig, samples: list[Sample], now: datetime |
     return out
 
 
-def fit_follow(config: AccountConfig, samples: list[Sample]) -> dict:
+def fit_follow(config: AccountConfig, samples: list[Sample], design: tuple | None = None) -> dict:
+    """The logistic follow model's payload; `design` as in fit_engagement (`_follow_design`)."""
     n = len(samples)
     out: dict = {"kind": "logistic", "features": list(FOLLOW_FEATURES), "C": config.learning.logistic_c,
                  "n": n, "coef": None, "intercept": None, "trusted": False}
-    y = np.array([s.followed for s in samples], dtype=float)
-    if n < 4 or len(set(y.tolist())) < 2:
+    X, y = design if design is not None else _follow_design(samples)
+    if n < 4 or not _both_classes(y):
         out["reason"] = f"only {n} settled posts" if n < 4 else "only one class (all gained or none did)"
         return out
-    X = np.array([follow_vector(s.decision.features) for s in samples])
     cut = _split(n, config.learning.holdout_fraction)
     out.update({"n_train": cut, "n_test": n - cut, "base_rate": float(y.mean())})
-    if len(set(y[:cut].tolist())) == 2:
+    start = None
+    if _both_classes(y[:cut]):
         train = fit_logistic(X[:cut], y[:cut], C=config.learning.logistic_c)
         p = train.predict_proba(X[cut:])
         base = float(np.clip(y[:cut].mean(), 1e-6, 1 - 1e-6))
         out.update({"auc": auc(y[cut:], p), "log_loss": log_loss(y[cut:], p),
                     "baseline_log_loss": log_loss(y[cut:], np.full(n - cut, base))})
-    full = fit_logistic(X, y, C=config.learning.logistic_c)
+        start = (train.coef, train.intercept)   # same optimum, reached in fewer Newton steps
+    full = fit_logistic(X, y, C=config.learning.logistic_c, start=start)
     out.update({"coef": full.coef.tolist(), "intercept": full.intercept})
     if n < config.learning.min_samples:
         out["reason"] = f"{n} settled posts, fewer than min_samples={config.learning.min_samples}"

@@ -17,6 +17,14 @@ class DecisionStore(Protocol):
     def claim_for_posting(self, account_id: str, decision_id: str, now: datetime) -> Decision:
         """Atomically move a decision from planned to posting; raises `ClaimRefused` otherwise."""
 
+    def take_over_claim(self, account_id: str, decision_id: str, held_since: datetime, now: datetime) -> Decision:
+        """Atomically move a posting claim taken at `held_since` to a holder from `now`; raises
+        `ClaimRefused` if the claim changed meanwhile."""
+
+    def save_claimed(self, decision: Decision, held_since: datetime) -> None:
+        """Save `decision` only while its posting claim is the one taken at `held_since`; raises
+        `ClaimRefused` otherwise."""
+
     def save(self, decision: Decision) -> None: ...
 
     def posted_between(self, account_id: str, start: datetime, end: datetime) -> list[Decision]:

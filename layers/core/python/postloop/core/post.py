@@ -1,14 +1,19 @@
 """Post: publish a planned decision to X exactly once.
 
 The decision is claimed (planned → posting) with a conditional write before X
-is called, so a retried or duplicated invocation cannot post twice. A claim
-left in `posting` by a crash is reconciled against what X actually holds
-before anything is published again.
+is called, so a retried or duplicated invocation cannot post twice. A claim is
+a lease: while it is younger than `CLAIM_LEASE` its holder may still be at
+work, and another invocation (a schedule delivered twice) waits; an older one
+was left by a crash, and is taken over and reconciled against what X actually
+holds before anything is published again. Every write after the claim is
+conditional on still holding it, so a late or concurrent invocation can never
+overwrite what the holder recorded.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Callable
 
 from postloop.core.ports import ClaimRefused, DecisionStore, XPublisher
 from postloop.core.records import Decision, Status
@@ -28,7 +33,8 @@ class DecisionNotFound(LookupError):
 
 
 class RetryLater(Exception):
-    """X is throttling or failing; the workflow should retry (after `retry_at` when known)."""
+    """The outside world said "not now" (X, DynamoDB or OpenAI throttling, failing or timing out)
+    and nothing is left half done; the workflow should retry (after `retry_at` when known)."""
 
     def __init__(self, message: str, retry_at: datetime | None = None):
         super().__init__(message)
@@ -46,10 +52,28 @@ class PostDeps:
     decisions: DecisionStore
     x: XPublisher | None   # None in dry-run mode
     dry_run: bool = False
+    # The wall clock (simulated in local runs), for the claim's lease. The event's `now` is
+    # the workflow state's entry time, which the workflow's retries repeat, so it cannot age a claim.
+    clock: Callable[[], datetime] | None = None
 
 
-def _finish(deps: PostDeps, d: Decision, now: datetime, status: Status, reason: str | None,
+# How long a claim protects its holder. A post invocation must end sooner (the post function's
+# timeout is kept below it); the workflow's second retry, 3 minutes after a failure, finds a
+# crashed invocation's claim expired.
+CLAIM_LEASE = timedelta(minutes=3)
+
+# What the status_reason says when an attempt released the claim without posting.
+RELEASED = "retrying: "
+
+
+def _current(deps: PostDeps, now: datetime) -> datetime:
+    # The event's time is never later than the clock's; a clock behind it (a test's) does not count.
+    return max(deps.clock(), now) if deps.clock is not None else now
+
+
+def _finish(deps: PostDeps, d: Decision, now: datetime, held: datetime, status: Status, reason: str | None,
             post_ids: list[str] | None = None, user_reads: int = 0) -> Decision:
+    """Record the attempt's end, only while this invocation still holds the claim taken at `held`."""
     d.status = status
     d.status_reason = reason
     d.updated_at = now
@@ -59,17 +83,34 @@ def _finish(deps: PostDeps, d: Decision, now: datetime, status: Status, reason: 
     if not deps.dry_run:
         created = post_cost(d.parts[:len(post_ids)]) if post_ids else 0.0
         d.spend = {**d.spend, "x_usd": round(d.spend.get("x_usd", 0.0) + created + user_reads * X_USER_READ_USD, 6)}
-    deps.decisions.save(d)
+    deps.decisions.save_claimed(d, held)
     return d
 
 
 def _reconcile(deps: PostDeps, d: Decision, now: datetime) -> list[str] | None:
-    """Ids of this decision's parts already on X (after a crash), or None if X holds none."""
+    """Ids of this decision's parts already on X (after a crash), or None if X holds none.
+
+    Posts another decision records are not this one's, even with the same text: adopting
+    one would make two decisions learn from one post.
+    """
     since = (d.planned_at or now) - timedelta(minutes=5)
-    own = deps.x.recent_own_posts(since)
-    by_text = {p.text: p.post_id for p in own}
+    try:
+        own = deps.x.recent_own_posts(since)
+    except (XRateLimited, XServerError) as err:
+        # X's answer is needed before anything is published: ask again later, the claim stays.
+        raise RetryLater(f"cannot check what X holds: {err}", getattr(err, "reset_at", None)) from err
+    # A decision's posted_at is when its post step began; X may have taken the post minutes later,
+    # after the workflow's retries, so the search for other decisions' posts reaches well back.
+    others = {pid for o in deps.decisions.posted_between(d.account_id, since - timedelta(days=2),
+                                                           now + timedelta(days=1))
+              if o.decision_id != d.decision_id for pid in o.post_ids}
+    by_text = {p.text: p.post_id for p in own if p.post_id not in others}
     found = [by_text[t] for t in d.parts if t in by_text]
     return found or None
+
+
+def _partial(found: list[str], d: Decision) -> str | None:
+    return None if len(found) == len(d.parts) else f"thread_partial: {len(found)} of {len(d.parts)} parts on X"
 
 
 def post(account_id: str, decision_id: str, now: datetime, deps: PostDeps) -> PostResult:
@@ -80,22 +121,42 @@ def post(account_id: str, decision_id: str, now: datetime, deps: PostDeps) -> Po
         return PostResult(d, "already_done")
     if d.status is Status.AWAITING_APPROVAL:
         return PostResult(d, "not_ready")
-
     try:
-        d = deps.decisions.claim_for_posting(account_id, decision_id, now)
+        return _post_claimed(account_id, decision_id, now, deps)
+    except ClaimRefused:
+        # Another invocation holds the decision now (or has finished it): its record stands.
+        current = deps.decisions.get(account_id, decision_id)
+        if current is not None and current.status.terminal:
+            return PostResult(current, "already_done")
+        raise RetryLater("another invocation holds this decision's claim") from None
+
+
+def _post_claimed(account_id: str, decision_id: str, now: datetime, deps: PostDeps) -> PostResult:
+    """Claim (or take over an expired claim), reconcile when X may hold the post, then publish."""
+    held = _current(deps, now)
+    check_x = False
+    try:
+        d = deps.decisions.claim_for_posting(account_id, decision_id, held)
+        # An earlier attempt released the claim after a failure; after a 5xx or a timeout X may
+        # hold the post (the answer was lost), so what X holds decides first.
+        check_x = (d.status_reason or "").startswith(RELEASED)
     except ClaimRefused as refused:
         if refused.status != Status.POSTING.value:
             current = deps.decisions.get(account_id, decision_id)
             return PostResult(current, "already_done" if current and current.status.terminal else "not_ready")
-        # Left in `posting` by an earlier invocation: find out what X holds first.
         d = deps.decisions.get(account_id, decision_id)
-        found = None if deps.dry_run else _reconcile(deps, d, now)
+        if deps.clock is not None and d.updated_at is not None and held - d.updated_at < CLAIM_LEASE:
+            raise RetryLater(f"another invocation has held the claim since {d.updated_at.isoformat()}") from None
+        # Left in `posting` by an invocation that died: take it over, then find out what X holds.
+        d = deps.decisions.take_over_claim(account_id, decision_id, d.updated_at, held)
+        check_x = True
+    if check_x and not deps.dry_run:
+        found = _reconcile(deps, d, now)
         if found:
-            reason = None if len(found) == len(d.parts) else f"thread_partial: {len(found)} of {len(d.parts)} parts on X"
-            return PostResult(_finish(deps, d, now, Status.POSTED, reason, found), "reconciled")
+            return PostResult(_finish(deps, d, now, held, Status.POSTED, _partial(found, d), found), "reconciled")
 
     if deps.dry_run:
-        return PostResult(_finish(deps, d, now, Status.POSTED, "dry run: recorded only",
+        return PostResult(_finish(deps, d, now, held, Status.POSTED, "dry run: recorded only",
                                   [f"dry-run-{decision_id}"]), "dry_run")
 
     try:
@@ -105,21 +166,33 @@ def post(account_id: str, decision_id: str, now: datetime, deps: PostDeps) -> Po
         else:
             ids = deps.x.create_thread(d.parts)
     except ThreadPartiallyPublished as err:
-        reason = f"thread_partial: {len(err.published_ids)} of {len(d.parts)} parts published ({err.cause.title})"
-        return PostResult(_finish(deps, d, now, Status.POSTED, reason, err.published_ids, user_reads=1), "posted")
+        ids = list(err.published_ids)
+        # An attempt at the next part may have reached X although its answer was lost (a timeout
+        # or a 5xx, and then the client's retry was refused): the record must hold every part X
+        # holds, so ask X before recording.
+        try:
+            found = _reconcile(deps, d, now)
+        except RetryLater:
+            found = None   # X cannot say now; record what is known to be live
+        if found and len(found) > len(ids):
+            ids = found
+        reason = f"thread_partial: {len(ids)} of {len(d.parts)} parts published ({err.cause.title})"
+        return PostResult(_finish(deps, d, now, held, Status.POSTED, reason, ids, user_reads=1), "posted")
     except XDuplicateContent:
         # X already holds this exact text: either our own earlier attempt or a real duplicate.
         found = _reconcile(deps, d, now)
         if found:
-            return PostResult(_finish(deps, d, now, Status.POSTED, "reconciled after duplicate refusal", found),
+            return PostResult(_finish(deps, d, now, held, Status.POSTED, "reconciled after duplicate refusal", found),
                               "reconciled")
-        return PostResult(_finish(deps, d, now, Status.FAILED, "duplicate content refused by X"), "failed")
+        return PostResult(_finish(deps, d, now, held, Status.FAILED, "duplicate content refused by X"), "failed")
     except XAuthError as err:
-        return PostResult(_finish(deps, d, now, Status.FAILED, f"auth: {err}"), "failed")
+        return PostResult(_finish(deps, d, now, held, Status.FAILED, f"auth: {err}"), "failed")
     except XForbidden as err:
-        return PostResult(_finish(deps, d, now, Status.FAILED, f"refused by X: {err.detail or err.title}"), "failed")
+        return PostResult(_finish(deps, d, now, held, Status.FAILED, f"refused by X: {err.detail or err.title}"),
+                          "failed")
     except (XRateLimited, XServerError) as err:
-        # Nothing was published: release the claim so the workflow's retry can post.
-        _finish(deps, d, now, Status.PLANNED, f"retrying: {type(err).__name__}")
+        # Release the claim so the workflow's retry can post. After a 429 nothing was published;
+        # after a 5xx or a timeout X may hold the post, which the retry reconciles first.
+        _finish(deps, d, now, held, Status.PLANNED, f"{RELEASED}{type(err).__name__}")
         raise RetryLater(str(err), getattr(err, "reset_at", None)) from err
-    return PostResult(_finish(deps, d, now, Status.POSTED, None, ids, user_reads=1), "posted")
+    return PostResult(_finish(deps, d, now, held, Status.POSTED, None, ids, user_reads=1), "posted")

@@ -27,16 +27,15 @@ def auc(y_true, score) -> float | None:
     if len(pos) == 0 or len(neg) == 0:
         return None
     # Rank-sum (Mann-Whitney) form with average ranks for ties.
+    # Each run of equal sorted scores [i, j] gets the mean rank (i + j) / 2 + 1, found with array ops
+    # (a held-out quarter of a long window holds 10^4 scores).
     order = np.argsort(score, kind="mergesort")
-    ranks = np.empty(len(score))
     sorted_scores = score[order]
-    i = 0
-    while i < len(score):
-        j = i
-        while j + 1 < len(score) and sorted_scores[j + 1] == sorted_scores[i]:
-            j += 1
-        ranks[order[i : j + 1]] = (i + j) / 2.0 + 1.0
-        i = j + 1
+    n = len(score)
+    starts = np.flatnonzero(np.concatenate(([True], sorted_scores[1:] != sorted_scores[:-1])))
+    ends = np.append(starts[1:], n) - 1
+    ranks = np.empty(n)
+    ranks[order] = np.repeat((starts + ends) / 2.0 + 1.0, ends - starts + 1)
     rank_sum = ranks[y_true == 1].sum()
     return float((rank_sum - len(pos) * (len(pos) + 1) / 2.0) / (len(pos) * len(neg)))
 

@@ -11,12 +11,15 @@ from datetime import datetime, timedelta
 
 from postloop.core.ports import DecisionStore, OutcomeStore, PostMetrics, XPublisher
 from postloop.core.post import RetryLater
-from postloop.core.records import HORIZONS_HOURS, Decision, Outcome
+from postloop.core.records import HORIZONS_HOURS, SETTLED_HORIZON_HOURS, Decision, Outcome
 from postloop.core.spend import X_POST_READ_USD, X_USER_READ_USD
 from postloop.core.x_errors import XRateLimited, XServerError
 
 LOOKBACK_DAYS = 7
 PRIVATE_METRICS_DAYS = 30   # X serves non-public metrics for own posts this young
+# More than any post has been seen: a larger count is a broken read (DynamoDB would
+# not even keep a 39-digit one exactly).
+MAX_COUNT = 10**12
 
 
 @dataclass
@@ -34,17 +37,31 @@ class ScrapeResult:
     ids_read: int = 0
     spend_usd: float = 0.0
     problems: dict[str, str] = field(default_factory=dict)
+    settled_rates: list[float] = field(default_factory=list)  # engagement rates of the usable 48 h outcomes written
 
 
 def check_metrics(m: PostMetrics) -> str | None:
-    """Why these metrics cannot be learned from, or None when they are fine."""
+    """Why these metrics cannot be learned from, or None when they are fine.
+
+    Counts must be whole numbers in [0, MAX_COUNT]; quotes and bookmarks may be
+    missing (not every read has them) but not wrong.
+    """
     fields = {"impressions": m.impressions, "likes": m.likes, "retweets": m.retweets, "replies": m.replies}
     missing = [k for k, v in fields.items() if v is None]
     if missing:
         return "missing " + ", ".join(missing)
+    fields.update({k: v for k, v in (("quotes", m.quotes), ("bookmarks", m.bookmarks)) if v is not None})
+    # Any other publisher than the X client may hand over floats, NaN (which passes
+    # every comparison) or booleans (which pass as 0 and 1).
+    not_counts = [k for k, v in fields.items() if type(v) is not int]
+    if not_counts:
+        return "not whole numbers: " + ", ".join(not_counts)
     negative = [k for k, v in fields.items() if v < 0]
     if negative:
         return "negative " + ", ".join(negative)
+    huge = [k for k, v in fields.items() if v > MAX_COUNT]
+    if huge:
+        return "implausibly large " + ", ".join(huge)
     if m.impressions == 0:
         return "zero impressions"
     if m.likes + m.retweets + m.replies > m.impressions:
@@ -97,13 +114,14 @@ def scrape(account_id: str, now: datetime, deps: ScrapeDeps) -> ScrapeResult:
     # account's follower gain: freshly read where we have it, else the latest
     # stored outcome, else the account's typical post.
     latest_impr: dict[str, int] = {}
+    # Only usable reads: a garbage count would skew every other post's share.
     for o in sorted(known, key=lambda o: o.collected_at):
-        if o.impressions:
+        if o.usable and o.impressions:
             latest_impr[o.decision_id] = o.impressions
     typical = sorted(latest_impr.values())[len(latest_impr) // 2] if latest_impr else 1
     for d, _ in due:
         m = batch.metrics.get(d.post_ids[0])
-        if m and m.impressions:
+        if m and check_metrics(m) is None:
             latest_impr[d.decision_id] = m.impressions
 
     for d, h in due:
@@ -137,6 +155,8 @@ def scrape(account_id: str, now: datetime, deps: ScrapeDeps) -> ScrapeResult:
         if deps.outcomes.put_if_absent(o):
             result.written += 1
             result.spend_usd += o.spend_usd or 0.0
+            if o.usable and h == SETTLED_HORIZON_HOURS and o.engagement_rate is not None:
+                result.settled_rates.append(o.engagement_rate)
             if not o.usable:
                 result.unusable += 1
                 result.problems[d.decision_id] = o.problem

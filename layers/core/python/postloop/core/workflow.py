@@ -23,7 +23,9 @@ class Retry:
 
 # A task raises RetryLater when the outside world said "not now" (X 429/5xx,
 # a timeout) and nothing was published; the workflow waits and tries again.
-TRANSIENT = Retry(errors=("RetryLater",), max_attempts=4, interval_seconds=60, backoff_rate=2.0)
+# Lambda.Unknown is a function that died (timeout, out of memory): every task is idempotent
+# and post reconciles a claim it finds left behind, so running it again is what recovers.
+TRANSIENT = Retry(errors=("RetryLater", "Lambda.Unknown"), max_attempts=4, interval_seconds=60, backoff_rate=2.0)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,61 @@
-"""Logger, Metrics and Tracer shared by the handlers (Powertools)."""
+"""Logger, Metrics and Tracer shared by the handlers (Powertools).
+
+Powertools' Tracer imports the X-Ray SDK when it is built, even with tracing off, and that
+import costs about as much as boto3's (bench/cold_start.py, docs/performance.md). So `tracer`
+builds it only where it will trace: the decision is taken once, when a handler is decorated
+(at cold start), with Powertools' own rule — inside Lambda, unless POWERTOOLS_TRACE_DISABLED
+is true. Elsewhere the handler is left as it is and the SDK is never imported.
+"""
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+import logging
+import os
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.shared.functions import strtobool
 
 logger = Logger(service="postloop")
+
+# Some libraries log request details at DEBUG, credentials included: botocore the secret values
+# it fetched, oauthlib the OAuth 1.0a keys it signs with. A Lambda at AWS_LAMBDA_LOG_LEVEL=DEBUG
+# sets the root logger to DEBUG, so these are held at WARNING whatever the level.
+for _name in ("botocore", "boto3", "urllib3", "oauthlib", "requests_oauthlib", "openai", "httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 metrics = Metrics(namespace="postloop", service="postloop")
-tracer = Tracer(service="postloop")
+
+
+def tracing_enabled(env=os.environ) -> bool:
+    """Whether Powertools' Tracer would trace here (its `_is_tracer_disabled`, inverted)."""
+    if strtobool(env.get("POWERTOOLS_TRACE_DISABLED", "false")):
+        return False
+    if env.get("AWS_SAM_LOCAL") or env.get("AWS_CHALICE_CLI_MODE"):
+        return False
+    return bool(env.get("LAMBDA_TASK_ROOT"))
+
+
+class LazyTracer:
+    """Powertools' Tracer, built on first need; `capture_lambda_handler` passes the handler
+    through untouched where tracing is off."""
+
+    def __init__(self, service: str):
+        self._service = service
+        self._tracer = None
+
+    @property
+    def powertools(self):
+        if self._tracer is None:
+            from aws_lambda_powertools import Tracer
+            self._tracer = Tracer(service=self._service)
+        return self._tracer
+
+    def capture_lambda_handler(self, lambda_handler=None, **options):
+        if not tracing_enabled():
+            return lambda_handler if lambda_handler is not None else (lambda handler: handler)
+        return self.powertools.capture_lambda_handler(lambda_handler, **options)
+
+    def __getattr__(self, name):
+        # Anything else (put_annotation, capture_method, ...) is Powertools' own.
+        return getattr(self.powertools, name)
+
+
+tracer = LazyTracer(service="postloop")

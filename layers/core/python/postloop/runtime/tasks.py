@@ -11,8 +11,6 @@ from datetime import datetime, timezone
 
 from postloop.core.approval import ApprovalDeps, answer_approval, cycle_output, request_approval
 from postloop.core.events import parse_approval, parse_post, parse_scheduled, parse_scrape
-from postloop.core.learn import LearnDeps, learn
-from postloop.core.plan import PlanDeps, plan
 from postloop.core.post import PostDeps, RetryLater, post
 from postloop.core.scrape import ScrapeDeps, scrape
 
@@ -70,7 +68,10 @@ class RetryableWriter:
         try:
             return self._inner.write(request)
         except Exception as err:
-            raise RetryLater(f"writer unavailable: {type(err).__name__}: {err}") from err
+            # The type and HTTP status only: a provider's message can quote part of the API key.
+            status = getattr(err, "status_code", None)
+            raise RetryLater(f"writer unavailable: {type(err).__name__}"
+                             + (f" ({status})" if status else "")) from None
 
 
 def _x(w, account_id: str):
@@ -80,6 +81,7 @@ def _x(w, account_id: str):
 
 @retry_when_throttled
 def plan_task(event, w) -> dict:
+    from postloop.core.plan import PlanDeps, plan   # here, not at the top: post and scrape never load numpy
     e = parse_scheduled(event, "plan")
     config = w.account(e.account_id)
     # The OpenAI-backed checks are built only for accounts that use them; a wiring
@@ -112,7 +114,8 @@ def post_task(event, w) -> dict:
     config = w.account(e.account_id)
     dry_run = config.mode == "dry_run"
     x = None if dry_run else _x(w, e.account_id)
-    result = post(e.account_id, e.decision_id, e.now, PostDeps(w.decisions, x, dry_run=dry_run))
+    result = post(e.account_id, e.decision_id, e.now, PostDeps(w.decisions, x, dry_run=dry_run,
+                                                                  clock=getattr(w, "clock", None)))
     d = result.decision
     return {"account_id": d.account_id, "decision_id": d.decision_id, "status": d.status.value,
             "action": result.action, "post_ids": d.post_ids, "reason": d.status_reason,
@@ -126,11 +129,14 @@ def scrape_task(event, w) -> dict:
     r = scrape(config.account_id, e.now, ScrapeDeps(w.decisions, w.outcomes, _x(w, config.account_id)))
     spend = round(r.spend_usd, 6)
     return {"account_id": config.account_id, "due": r.due, "written": r.written, "unusable": r.unusable,
-            "posts_read": r.ids_read, "problems": r.problems, "spend_usd": spend}
+            "posts_read": r.ids_read, "problems": r.problems, "spend_usd": spend,
+            # The actual rate next to plan's prediction on the dashboard: mean of the posts settled now.
+            "engagement_rate": (sum(r.settled_rates) / len(r.settled_rates)) if r.settled_rates else None}
 
 
 @retry_when_throttled
 def learn_task(event, w) -> dict:
+    from postloop.core.learn import LearnDeps, learn
     e = parse_scheduled(event, "learn")
     config = w.account(e.account_id)
     result = learn(config, e.scheduled_time, LearnDeps(w.decisions, w.outcomes, w.arms, w.registry, w.model_cache))
