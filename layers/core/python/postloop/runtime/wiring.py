@@ -149,14 +149,17 @@ class Wiring:
     def writer(self):
         if self.settings.openai_secret_id:
             from postloop.adapters.openai_writer import OpenAIWriter
-            return OpenAIWriter(api_key=self._openai_api_key(), model=self.settings.openai_model,
-                                **self._openai_options())
+            return OpenAIWriter(api_key="", model=self.settings.openai_model, client=self.openai_client)
         from postloop.core.offline_writer import OfflineWriter
         return OfflineWriter()
 
-    def _openai_options(self) -> dict:
+    @cached_property
+    def openai_client(self):
+        """One OpenAI client (one connection pool) shared by the writer and the content checks."""
+        from openai import OpenAI
         s = self.settings
-        return {"base_url": s.openai_base_url, "timeout": s.openai_timeout, "max_retries": s.openai_max_retries}
+        return OpenAI(api_key=self._openai_api_key(), base_url=s.openai_base_url, timeout=s.openai_timeout,
+                      max_retries=s.openai_max_retries)
 
     def _openai_api_key(self) -> str:
         creds = self._secret(self.settings.openai_secret_id)
@@ -171,21 +174,21 @@ class Wiring:
         if not self.settings.openai_secret_id:
             return None
         from postloop.adapters.openai_moderation import OpenAIModerator
-        return OpenAIModerator(self._openai_api_key(), **self._openai_options())
+        return OpenAIModerator("", client=self.openai_client)
 
     @cached_property
     def judge(self):
         if not self.settings.openai_secret_id:
             return None
         from postloop.adapters.openai_judge import OpenAIJudge
-        return OpenAIJudge(self._openai_api_key(), self.settings.openai_model, **self._openai_options())
+        return OpenAIJudge("", self.settings.openai_model, client=self.openai_client)
 
     @cached_property
     def embedder(self):
         if not self.settings.openai_secret_id:
             return None
         from postloop.adapters.openai_embeddings import OpenAIEmbedder
-        return OpenAIEmbedder(self._openai_api_key(), **self._openai_options())
+        return OpenAIEmbedder("", client=self.openai_client)
 
 
 _current: Wiring | None = None
