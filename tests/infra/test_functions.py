@@ -217,6 +217,33 @@ def test_a_bad_account_file_stops_the_synth_naming_the_field(tmp_path):
         build_app({"aws:cdk:bundling-stacks": [], "accounts_dir": str(bad)}, outdir=str(tmp_path / "out"))
 
 
+@pytest.mark.parametrize("account_id", ["dé", "a/b", "x" * 65])
+def test_an_account_id_secrets_manager_or_step_functions_would_refuse_stops_the_synth(tmp_path, account_id):
+    """Refused by the accounts loader the stack runs first, naming the file and the field, before any
+    resource exists: "dé" used to synthesize into a secret name Secrets Manager refuses at deploy time."""
+    from postloop_infra.stack import build_app
+
+    bad = write_accounts(tmp_path / "accounts")
+    account = json.loads((bad / "demo.json").read_text())
+    (bad / "demo.json").write_text(json.dumps({**account, "account_id": account_id}))
+    with pytest.raises(ConfigError, match=r"demo\.json\.account_id: .* is not a usable id"):
+        build_app({"aws:cdk:bundling-stacks": [], "accounts_dir": str(bad)}, outdir=str(tmp_path / "out"))
+
+
+def test_without_the_id_check_the_synth_would_name_a_secret_secrets_manager_refuses(tmp_path, monkeypatch):
+    import re
+
+    import postloop.core.account as account_module
+    from postloop_infra.accounts import load_account_dir
+
+    monkeypatch.setattr(account_module, "ACCOUNT_ID", re.compile(r".+", re.DOTALL))   # the guard off
+    bad = write_accounts(tmp_path / "accounts")
+    (bad / "demo.json").write_text(json.dumps({**json.loads((bad / "demo.json").read_text()), "account_id": "dé"}))
+    secret_names = [names.x_secret_name(a.config.account_id) for a in load_account_dir(bad)]
+    # Secrets Manager's rule for a secret name: ASCII letters, digits and /_+=.@-.
+    assert [n for n in secret_names if not re.fullmatch(r"[A-Za-z0-9/_+=.@-]{1,512}", n)] == ["postloop/x/dé"]
+
+
 def test_the_same_account_in_two_files_stops_the_synth(tmp_path):
     from postloop_infra.stack import build_app
 

@@ -1,6 +1,7 @@
 """Account configuration: the shipped example parses; broken variants name the wrong field."""
 import copy
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -168,3 +169,42 @@ def test_half_life_must_be_positive_or_null():
     assert parse_account({**demo, "learning": {"half_life_days": 3}}).learning.half_life_days == 3.0
     with pytest.raises(ConfigError, match="learning.half_life_days"):
         parse_account({**demo, "learning": {"half_life_days": 0}})
+
+
+# --- account_id: what the AWS names built from it accept ------------------------------------
+
+# Secrets Manager's rule for a secret name (CreateSecret's Name: ASCII letters, digits and
+# /_+=.@-, up to 512 characters), checked on the name the deployment builds: postloop/x/<id>.
+SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
+# Step Functions' rule for names (StartExecution's name): 1-80 characters, none of whitespace,
+# brackets, wildcards, the listed special characters or control characters.
+EXECUTION_FORBIDDEN = set(" \t\n\r<>{}[]?*\"#%\\^|~`$&,;:/") | {chr(c) for c in (*range(0x20), *range(0x7F, 0xA0))}
+
+BAD_IDS = ["", "dé", "٣", "ｄemo", "demo\n", "de mo", "a/b", "a:b", "a*b", "a.b", "x" * 65, "dem\u00a0o", "demo\x00",
+           "\u200bdemo"]
+GOOD_IDS = ["demo", "A-b_9", "x" * 64, "0", "-", "brand_2026"]
+
+
+@pytest.mark.parametrize("account_id", BAD_IDS, ids=repr)
+def test_an_account_id_outside_the_rule_is_refused_naming_file_and_field(tmp_path, demo, account_id):
+    path = tmp_path / "brand.json"
+    path.write_text(json.dumps({**demo, "account_id": account_id}), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"brand\.json\.account_id: .* is not a usable id: use 1-64 ASCII") as err:
+        load_accounts(path)
+    assert len(str(err.value)) < 400
+
+
+@pytest.mark.parametrize("account_id", GOOD_IDS)
+def test_a_usable_account_id_is_accepted_and_every_aws_name_takes_it(demo, account_id):
+    assert parse_account({**demo, "account_id": account_id}).account_id == account_id
+    assert SECRET_NAME.fullmatch(f"postloop/x/{account_id}")
+    assert not set(account_id) & EXECUTION_FORBIDDEN and 1 <= len(account_id) <= 80
+
+
+def test_without_the_id_check_a_non_ascii_id_reaches_a_secret_name_aws_refuses(demo, monkeypatch):
+    """The guard can fail: with it switched off, "dé" parses, and its secret name breaks the rule."""
+    import postloop.core.account as account
+
+    monkeypatch.setattr(account, "ACCOUNT_ID", re.compile(r".+", re.DOTALL))
+    cfg = parse_account({**demo, "account_id": "dé"})
+    assert not SECRET_NAME.fullmatch(f"postloop/x/{cfg.account_id}")

@@ -19,6 +19,7 @@ import yaml
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from postloop.core.account import (
+    ACCOUNT_ID,
     AccountConfig,
     ConfigError,
     load_accounts,
@@ -113,6 +114,8 @@ def _sane(cfg: AccountConfig) -> None:
                     if dataclasses.is_dataclass(item):
                         check(item, f"{where}.{f.name}")
     check(cfg, "config")
+    # The id names AWS resources (the X secret postloop/x/<id>): ASCII letters, digits, '-', '_'.
+    assert ACCOUNT_ID.fullmatch(cfg.account_id) and cfg.account_id.isascii(), cfg.account_id
     assert all(type(h) is int and 0 <= h <= 23 for h in cfg.posting_hours)
     assert cfg.fixed_hour is None or (type(cfg.fixed_hour) is int and cfg.fixed_hour in cfg.posting_hours)
     assert type(cfg.the_fixed_hour) is int
@@ -146,6 +149,19 @@ def test_account_field_with_any_value_is_usable_or_named(path, value):
     _, message = _parse_account(doc)
     if message is not None:
         assert _names(message, "account", path), (path, message[:300])
+
+
+@given(account_id=st.one_of(st.text(max_size=80), st.from_regex(ACCOUNT_ID, fullmatch=True),
+                            st.text(alphabet=st.characters(min_codepoint=0x80), min_size=1, max_size=8)))
+def test_any_text_as_account_id_is_an_ascii_id_or_refused_by_name(account_id):
+    # str.isalnum() used to let "é", "٣" or "ｄ" through: Secrets Manager refuses them in a secret name.
+    doc = {**copy.deepcopy(DEMO), "account_id": account_id}
+    cfg, message = _parse_account(doc)
+    if cfg is None:
+        assert message.startswith("account.account_id: "), message[:300]
+        assert not (account_id.isascii() and ACCOUNT_ID.fullmatch(account_id))
+    else:
+        assert cfg.account_id == account_id
 
 
 @given(path=st.sampled_from(ACCOUNT_PATHS))

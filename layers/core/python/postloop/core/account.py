@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,15 @@ from postloop.core.safety import MODERATION_CATEGORIES, term_problem
 POLICIES = ("postloop", "random", "fixed", "seed-naive")
 MODES = ("live", "dry_run", "approval")
 NOVELTY_METHODS = ("ngrams", "embeddings")
+
+# The account id goes into the X secret's name (postloop/x/<id>; Secrets Manager takes ASCII
+# letters, digits and /_+=.@-), DynamoDB keys, metric dimensions and the workflow's input (Step
+# Functions refuses whitespace, brackets, wildcards, most punctuation and control characters in
+# names). Letters, digits, '-' and '_' pass all of them. ASCII only: str.isalnum() accepts "é"
+# and "٣", which Secrets Manager refuses at deploy time. Used with fullmatch: `$` would let a
+# trailing newline by.
+ACCOUNT_ID_MAX = 64
+ACCOUNT_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{ACCOUNT_ID_MAX}}}")
 
 
 class ConfigError(ValueError):
@@ -191,8 +201,10 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
                     "mode", "max_candidates", "min_novelty", "banned_phrases", "budgets",
                     "safety", "judge", "novelty"}, where)
     account_id = _req(d, "account_id", str, where)
-    if not account_id or not all(c.isalnum() or c in "-_" for c in account_id) or len(account_id) > 64:
-        raise ConfigError(f"{where}.account_id: use 1-64 letters, digits, '-' or '_'")
+    if not ACCOUNT_ID.fullmatch(account_id):
+        shown = repr(account_id[:80]) + ("..." if len(account_id) > 80 else "")
+        raise ConfigError(f"{where}.account_id: {shown} is not a usable id: use 1-{ACCOUNT_ID_MAX} ASCII letters, "
+                          "digits, '-' or '_' (it names the account's X secret and keys its records)")
     tz = _req(d, "timezone", str, where)
     try:
         ZoneInfo(tz)
