@@ -26,6 +26,7 @@ from postloop.core.x_errors import (
     XRateLimited,
     XServerError,
 )
+from postloop.core.x_text import returned_key, sent_key
 
 
 class DecisionNotFound(LookupError):
@@ -104,8 +105,9 @@ def _reconcile(deps: PostDeps, d: Decision, now: datetime) -> list[str] | None:
     others = {pid for o in deps.decisions.posted_between(d.account_id, since - timedelta(days=2),
                                                            now + timedelta(days=1))
               if o.decision_id != d.decision_id for pid in o.post_ids}
-    by_text = {p.text: p.post_id for p in own if p.post_id not in others}
-    found = [by_text[t] for t in d.parts if t in by_text]
+    # X returns `&`, `<`, `>` HTML-escaped: compare the texts as they were sent.
+    by_text = {returned_key(p.text): p.post_id for p in own if p.post_id not in others}
+    found = [by_text[k] for k in map(sent_key, d.parts) if k in by_text]
     return found or None
 
 
