@@ -46,12 +46,13 @@ SCENARIO = yaml.safe_load((ROOT / "layers/local/python/postloop_local/scenarios/
 ACCOUNT_PATHS = (
     [(k,) for k in ("account_id", "handle", "persona", "niche", "topics", "domain_terms", "timezone",
                     "content_types", "posting_hours", "posts_per_day", "fixed_hour", "thresholds", "learning",
-                    "policy", "mode", "max_candidates", "min_novelty", "banned_phrases", "budgets")]
+                    "policy", "mode", "max_candidates", "min_novelty", "banned_phrases", "budgets", "plausibility")]
     + [("thresholds", k) for k in ("engagement_rate", "follow_probability")]
     + [("learning", k) for k in ("window_days", "half_life_days", "min_samples", "holdout_fraction", "ridge_alpha",
                                  "logistic_c", "success", "exploration", "ucb_variant", "decider",
                                  "posterior_scale", "reward_transform")]
     + [("budgets", k) for k in ("x_usd_per_month", "openai_usd_per_month")]
+    + [("plausibility", k) for k in ("max_engagement_rate", "max_impressions", "max_impressions_per_follower")]
     + [("content_types", i, k) for i in (0, 1) for k in ("name", "prompt", "thread")]
     + [("content_types", 2), ("posting_hours", 0), ("posting_hours", 7), ("topics", 1), ("banned_phrases", 0)]
 )
@@ -173,7 +174,8 @@ def test_account_field_missing_is_usable_or_named(path):
         assert _names(message, "account", path, missing=True), (path, message)
 
 
-@given(where=st.sampled_from([(), ("thresholds",), ("learning",), ("budgets",), ("content_types", 0)]),
+@given(where=st.sampled_from([(), ("thresholds",), ("learning",), ("budgets",), ("plausibility",),
+                              ("content_types", 0)]),
        key=st.text(min_size=1, max_size=20), value=json_values)
 def test_unknown_account_fields_are_refused_by_name(where, key, value):
     doc = copy.deepcopy(DEMO)
@@ -199,6 +201,8 @@ def test_any_json_document_is_refused_as_an_account(doc):
     (("budgets", "x_usd_per_month"), math.nan), (("budgets", "openai_usd_per_month"), math.inf),
     (("learning", "half_life_days"), math.inf), (("thresholds", "engagement_rate"), math.nan),
     (("learning", "ridge_alpha"), 10**400), (("learning", "window_days"), 10**9),
+    (("plausibility", "max_engagement_rate"), math.nan), (("plausibility", "max_impressions_per_follower"), math.inf),
+    (("plausibility", "max_impressions"), 10**12), (("plausibility", "max_impressions"), True),
     (("fixed_hour",), 7.0), (("fixed_hour",), True), (("fixed_hour",), "7"),
 ])
 def test_non_finite_numbers_and_look_alike_hours_are_refused(path, value):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from postloop.core.plausibility import MAX_COUNT, Plausibility
 from postloop.core.safety import MODERATION_CATEGORIES, term_problem
 
 # postloop: the bot as designed. The others exist to measure it against:
@@ -136,6 +137,11 @@ class AccountConfig:
     novelty: NoveltyConfig = field(default_factory=NoveltyConfig)
     budget_x_usd: float | None = None        # monthly cap of X spend; None: no cap
     budget_openai_usd: float | None = None   # monthly cap of OpenAI spend; None: no cap
+    # A post not out this many minutes after its planned time is skipped ("late"), never posted
+    # at an hour the policy did not choose; at most 60, so a post always goes out in its hour.
+    max_post_delay_minutes: int = 60
+    # Metrics outside these bounds are recorded as bad data and never learned from.
+    plausibility: Plausibility = field(default_factory=Plausibility)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -199,7 +205,7 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
     _known_keys(d, {"account_id", "handle", "persona", "niche", "topics", "domain_terms", "timezone",
                     "content_types", "posting_hours", "posts_per_day", "fixed_hour", "thresholds", "learning", "policy",
                     "mode", "max_candidates", "min_novelty", "banned_phrases", "budgets",
-                    "safety", "judge", "novelty"}, where)
+                    "safety", "judge", "novelty", "plausibility", "max_post_delay_minutes"}, where)
     account_id = _req(d, "account_id", str, where)
     if not ACCOUNT_ID.fullmatch(account_id):
         shown = repr(account_id[:80]) + ("..." if len(account_id) > 80 else "")
@@ -310,6 +316,10 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
     min_novelty = _typed(d.get("min_novelty", 0.25), float, f"{where}.min_novelty")
     if not 0 <= min_novelty < 1:
         raise ConfigError(f"{where}.min_novelty: must lie in [0, 1)")
+    max_delay = _typed(d.get("max_post_delay_minutes", 60), int, f"{where}.max_post_delay_minutes")
+    if not 1 <= max_delay <= 60:
+        raise ConfigError(f"{where}.max_post_delay_minutes: must lie in 1-60 (a later post would go out "
+                          f"at an hour the policy did not choose), got {max_delay}")
 
     budgets = _typed(d.get("budgets", {}), dict, f"{where}.budgets")
     _known_keys(budgets, {"x_usd_per_month", "openai_usd_per_month"}, f"{where}.budgets")
@@ -346,7 +356,27 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
         novelty=_parse_novelty(d.get("novelty", {}), f"{where}.novelty"),
         budget_x_usd=caps["x_usd_per_month"],
         budget_openai_usd=caps["openai_usd_per_month"],
+        max_post_delay_minutes=max_delay,
+        plausibility=_parse_plausibility(d.get("plausibility", {}), f"{where}.plausibility"),
     )
+
+
+def _parse_plausibility(raw: Any, where: str) -> Plausibility:
+    p = _typed(raw, dict, where)
+    _known_keys(p, {"max_engagement_rate", "max_impressions", "max_impressions_per_follower"}, where)
+    default = Plausibility()
+    rate = _typed(p.get("max_engagement_rate", default.max_engagement_rate), float, f"{where}.max_engagement_rate")
+    if not 0 < rate <= 1:
+        raise ConfigError(f"{where}.max_engagement_rate: must lie in (0, 1], got {rate}")
+    impressions = _typed(p.get("max_impressions", default.max_impressions), int, f"{where}.max_impressions")
+    if not 1 <= impressions < MAX_COUNT:
+        raise ConfigError(f"{where}.max_impressions: must be a whole number in [1, 10^12), got {impressions}")
+    per_follower = _typed(p.get("max_impressions_per_follower", default.max_impressions_per_follower), float,
+                          f"{where}.max_impressions_per_follower")
+    if not per_follower > 0:
+        raise ConfigError(f"{where}.max_impressions_per_follower: must be > 0, got {per_follower}")
+    return Plausibility(max_engagement_rate=rate, max_impressions=impressions,
+                        max_impressions_per_follower=per_follower)
 
 
 def _terms(d: dict, key: str, where: str) -> tuple[str, ...]:

@@ -15,7 +15,8 @@ import numpy as np
 
 from postloop.core.account import AccountConfig
 from postloop.core.logistic import fit_logistic
-from postloop.core.ports import ArmStore, DecisionStore, ModelCache, ModelRegistry, OutcomeStore, PostMetrics
+from postloop.core.plausibility import Plausibility
+from postloop.core.ports import ArmStore, DecisionStore, ModelCache, ModelRegistry, OutcomeStore
 from postloop.core.predictor import FOLLOW_FEATURES, engagement_feature_names
 from postloop.core.records import (
     SETTLED_HORIZON_HOURS,
@@ -28,7 +29,7 @@ from postloop.core.records import (
 )
 from postloop.core.ridge import IndicatorDesign, fit_ridge
 from postloop.core.scoring import auc, log_loss, mae, r2
-from postloop.core.scrape import check_metrics
+from postloop.core.scrape import DEFAULT_BOUNDS, outcome_problem
 
 
 @dataclass
@@ -65,20 +66,18 @@ class LearnResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _still_good(o) -> bool:
-    # The stored `usable` flag is not trusted alone: a record written by an older version, or
-    # edited by hand, must pass the same check scrape applies before it is learned from.
-    m = PostMetrics(o.impressions, o.likes, o.retweets, o.replies, o.quotes, o.bookmarks)
-    return check_metrics(m) is None and o.engagement_rate is not None
+def settled_samples(account_id: str, now: datetime, window_days: int, deps: LearnDeps,
+                    bounds: Plausibility = DEFAULT_BOUNDS) -> list[Sample]:
+    """Posted decisions of the window joined with their usable 48 h outcome, oldest first.
 
-
-def settled_samples(account_id: str, now: datetime, window_days: int, deps: LearnDeps) -> list[Sample]:
-    """Posted decisions of the window joined with their usable 48 h outcome, oldest first."""
+    An outcome stored as usable must still pass scrape's checks with the account's plausibility
+    `bounds` today: a record written by an older version, or edited by hand, is not trusted alone.
+    """
     start = now - timedelta(days=window_days)
     outcomes = {
         o.decision_id: o
         for o in deps.outcomes.collected_between(account_id, start, now + timedelta(seconds=1))
-        if o.horizon_hours == SETTLED_HORIZON_HOURS and o.usable and _still_good(o)
+        if o.horizon_hours == SETTLED_HORIZON_HOURS and o.usable
     }
     posted = deps.decisions.posted_between(
         account_id, start - timedelta(hours=SETTLED_HORIZON_HOURS), now + timedelta(seconds=1)
@@ -87,6 +86,8 @@ def settled_samples(account_id: str, now: datetime, window_days: int, deps: Lear
         Sample(d, outcomes[d.decision_id])
         for d in posted
         if d.decision_id in outcomes and d.features is not None and d.content_type and d.hour is not None
+        and outcome_problem(outcomes[d.decision_id], bounds, d.followers_at_post) is None
+        and outcomes[d.decision_id].engagement_rate is not None
     ]
     samples.sort(key=lambda s: (s.decision.posted_at, s.decision.decision_id))
     return samples
@@ -322,7 +323,7 @@ def data_digest(samples: list[Sample]) -> str:
 
 
 def learn(config: AccountConfig, now: datetime, deps: LearnDeps) -> LearnResult:
-    samples = settled_samples(config.account_id, now, config.learning.window_days, deps)
+    samples = settled_samples(config.account_id, now, config.learning.window_days, deps, config.plausibility)
     arms = rebuild_arms(config, samples, now)
     deps.arms.replace_all(config.account_id, arms)
     notes: list[str] = []

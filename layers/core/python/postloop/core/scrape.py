@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from postloop.core.plausibility import MAX_COUNT, Plausibility, implausible
 from postloop.core.ports import DecisionStore, OutcomeStore, PostMetrics, XPublisher
 from postloop.core.post import RetryLater
 from postloop.core.records import HORIZONS_HOURS, SETTLED_HORIZON_HOURS, Decision, Outcome
@@ -17,9 +18,7 @@ from postloop.core.x_errors import XRateLimited, XServerError
 
 LOOKBACK_DAYS = 7
 PRIVATE_METRICS_DAYS = 30   # X serves non-public metrics for own posts this young
-# More than any post has been seen: a larger count is a broken read (DynamoDB would
-# not even keep a 39-digit one exactly).
-MAX_COUNT = 10**12
+DEFAULT_BOUNDS = Plausibility()
 
 
 @dataclass
@@ -27,6 +26,7 @@ class ScrapeDeps:
     decisions: DecisionStore
     outcomes: OutcomeStore
     x: XPublisher
+    bounds: Plausibility = DEFAULT_BOUNDS   # the account's; reads outside them are recorded unusable
 
 
 @dataclass
@@ -40,11 +40,14 @@ class ScrapeResult:
     settled_rates: list[float] = field(default_factory=list)  # engagement rates of the usable 48 h outcomes written
 
 
-def check_metrics(m: PostMetrics) -> str | None:
+def check_metrics(m: PostMetrics, bounds: Plausibility = DEFAULT_BOUNDS,
+                  followers: int | float | None = None) -> str | None:
     """Why these metrics cannot be learned from, or None when they are fine.
 
     Counts must be whole numbers in [0, MAX_COUNT]; quotes and bookmarks may be
-    missing (not every read has them) but not wrong.
+    missing (not every read has them) but not wrong. Every count is of people who
+    saw the post, so none exceeds the impressions. Then the account's plausibility
+    `bounds` (`followers`: the account's count when it posted, if known).
     """
     fields = {"impressions": m.impressions, "likes": m.likes, "retweets": m.retweets, "replies": m.replies}
     missing = [k for k, v in fields.items() if v is None]
@@ -66,7 +69,18 @@ def check_metrics(m: PostMetrics) -> str | None:
         return "zero impressions"
     if m.likes + m.retweets + m.replies > m.impressions:
         return "more engagements than impressions"
-    return None
+    beyond = [k for k in ("quotes", "bookmarks") if k in fields and fields[k] > m.impressions]
+    if beyond:
+        return "more " + ", ".join(beyond) + " than impressions"
+    return implausible(m.impressions, m.likes + m.retweets + m.replies, bounds, followers)
+
+
+def outcome_problem(o: Outcome, bounds: Plausibility = DEFAULT_BOUNDS,
+                    followers: int | float | None = None) -> str | None:
+    """`check_metrics` on a stored outcome: its `usable` flag is not trusted alone, since a record
+    written by an older version (with looser checks) or edited by hand must pass today's."""
+    return check_metrics(PostMetrics(o.impressions, o.likes, o.retweets, o.replies, o.quotes, o.bookmarks),
+                         bounds, followers)
 
 
 def _due(posted: list[Decision], have: set[tuple[str, int]], now: datetime) -> list[tuple[Decision, int]]:
@@ -115,13 +129,14 @@ def scrape(account_id: str, now: datetime, deps: ScrapeDeps) -> ScrapeResult:
     # stored outcome, else the account's typical post.
     latest_impr: dict[str, int] = {}
     # Only usable reads: a garbage count would skew every other post's share.
+    followers_at = {p.decision_id: p.followers_at_post for p in posted}
     for o in sorted(known, key=lambda o: o.collected_at):
-        if o.usable and o.impressions:
+        if o.usable and o.impressions and outcome_problem(o, deps.bounds, followers_at.get(o.decision_id)) is None:
             latest_impr[o.decision_id] = o.impressions
     typical = sorted(latest_impr.values())[len(latest_impr) // 2] if latest_impr else 1
     for d, _ in due:
         m = batch.metrics.get(d.post_ids[0])
-        if m and check_metrics(m) is None:
+        if m and check_metrics(m, deps.bounds, d.followers_at_post) is None:
             latest_impr[d.decision_id] = m.impressions
 
     for d, h in due:
@@ -132,7 +147,7 @@ def scrape(account_id: str, now: datetime, deps: ScrapeDeps) -> ScrapeResult:
             o = Outcome(account_id, d.decision_id, h, now, d.posted_at, None, None, None, None,
                         usable=False, problem=f"unavailable: {reason}")
         else:
-            problem = check_metrics(m)
+            problem = check_metrics(m, deps.bounds, d.followers_at_post)
             o = Outcome(account_id, d.decision_id, h, now, d.posted_at, m.impressions, m.likes, m.retweets,
                         m.replies, m.quotes, m.bookmarks, usable=problem is None, problem=problem,
                         private_metrics=m.private)

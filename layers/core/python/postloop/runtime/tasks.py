@@ -126,7 +126,8 @@ def post_task(event, w) -> dict:
 def scrape_task(event, w) -> dict:
     e = parse_scrape(event)
     config = w.account(e.account_id)
-    r = scrape(config.account_id, e.now, ScrapeDeps(w.decisions, w.outcomes, _x(w, config.account_id)))
+    r = scrape(config.account_id, e.now, ScrapeDeps(w.decisions, w.outcomes, _x(w, config.account_id),
+                                                    bounds=config.plausibility))
     spend = round(r.spend_usd, 6)
     return {"account_id": config.account_id, "due": r.due, "written": r.written, "unusable": r.unusable,
             "posts_read": r.ids_read, "problems": r.problems, "spend_usd": spend,
