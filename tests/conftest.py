@@ -1,4 +1,4 @@
-"""Shared fixtures: sample events, a real redis-server, and the full local stack."""
+"""Shared fixtures: sample events, a real redis-server (cluster mode, TLS only), and the full local stack."""
 from __future__ import annotations
 
 import contextlib
@@ -43,13 +43,26 @@ def redis_binary() -> str:
     return binary
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_redis_server_per_session():
+    """Every local stack of the session shares one redis-server (emptied for each), started on
+    first need: a cluster node takes two seconds after its start before it serves keys."""
+    from postloop_local import backends
+    backends.share_redis_server()
+    yield
+    backends.close_shared_redis_server()
+    backends.share_redis_server(False)
+
+
 @pytest.fixture()
 def redis_server(redis_binary):
-    from postloop_local.backends import RedisServerProcess
-    server = RedisServerProcess(redis_binary)
-    url = server.start()
-    yield url
-    server.stop()
+    """The real redis-server as ElastiCache Serverless runs: cluster mode, TLS only, every slot on
+    one node; empty. A RedisServerProcess: `.url` for the handlers, `.client()` for checks."""
+    from postloop_local.backends import shared_redis_server
+    server = shared_redis_server(redis_binary)
+    yield server
+    if server.proc is None or server.proc.poll() is not None:
+        server.start()   # a test stopped it: leave it running for the next one
 
 
 @pytest.fixture()

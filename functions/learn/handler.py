@@ -17,6 +17,10 @@ def lambda_handler(event, context):
                         ("HeldOutAUC", out["follow"]["auc"]), ("HeldOutLogLoss", out["follow"]["log_loss"])):
         if value is not None:
             metrics.add_metric(name=name, unit=MetricUnit.NoUnit, value=value)
+    # 0 when the write succeeded (or no cache is configured), so the alarm sees a steady series.
+    metrics.add_metric(name="ModelCacheWriteFailed", unit=MetricUnit.Count, value=int(out["cache_write_failed"]))
+    if out["cache_write_failed"]:
+        logger.warning("model cache write failed; plan reads the durable copy", extra={"notes": out["notes"]})
     logger.info("learn finished", extra={"samples": out["samples"], "notes": out["notes"],
                                          "model_version": out["model_version"]})
     return out

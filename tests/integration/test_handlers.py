@@ -173,6 +173,7 @@ def test_scrape_keeps_posts_without_impressions_out_of_learning(stack):
 
 def test_learn_twice_changes_nothing_and_the_model_survives_a_cache_flush(stack):
     from postloop_local import simulate
+    from postloop.adapters.redis_model_cache import latest_key
     from postloop.core.plan import PlanDeps, load_model
     import redis
 
@@ -196,7 +197,7 @@ def test_learn_twice_changes_nothing_and_the_model_survives_a_cache_flush(stack)
     assert first["engagement"]["r2"] is not None and first["engagement"]["n"] == first["samples"]
 
     r = redis.Redis.from_url(stack.backends.info.redis_url)
-    assert r.get("predictor:v2:demo:latest") is not None
+    assert r.get(latest_key("demo")) is not None
     w = stack.wiring
     deps = PlanDeps(w.decisions, w.arms, w.writer, w.registry, w.model_cache)
     assert load_model("demo", deps).source == "cache"

@@ -1,6 +1,6 @@
 """Embedded backends for local runs: moto for DynamoDB and Secrets Manager, a real
-redis-server when one is installed (an in-process stand-in otherwise), and the
-fake X API on 127.0.0.1. Everything lives as long as the `LocalBackends` context.
+redis-server when one is installed (in cluster mode with TLS only, the shape of ElastiCache
+Serverless; a plain in-process stand-in otherwise), and the fake X API on 127.0.0.1. Everything lives as long as the `LocalBackends` context.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import threading
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -42,30 +42,131 @@ def _die_with_parent() -> None:
         pass  # not Linux: the context manager's stop() still ends it on a normal exit
 
 
+def _write_tls_files(folder: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a server certificate for 127.0.0.1 / localhost signed by it, as PEM files.
+
+    Returns (ca, certificate, key). Python 3.13 verifies strictly (RFC 5280), so the
+    certificates carry the key identifiers and constraints a real CA would.
+    """
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.now(timezone.utc)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "postloop local test CA")])
+
+    def builder(subject, public_key):
+        return (x509.CertificateBuilder().subject_name(subject).issuer_name(ca_name).public_key(public_key)
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=7))
+                .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False))
+
+    no_usage = dict(content_commitment=False, key_encipherment=False, data_encipherment=False,
+                    key_agreement=False, encipher_only=False, decipher_only=False)
+    ca = (builder(ca_name, ca_key.public_key())
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, **no_usage),
+                         critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    cert = (builder(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]), key.public_key())
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = folder / "ca.pem", folder / "server.pem", folder / "server.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    paths[2].chmod(0o600)
+    return paths
+
+
 class RedisServerProcess:
-    """A real redis-server on a free loopback port, without persistence."""
+    """A real redis-server shaped like ElastiCache Serverless: cluster mode, TLS only.
+
+    One node on a free loopback port holding all 16384 slots, without persistence, with no
+    plaintext port (`--port 0`). Its CA and certificate are made at the first start in a
+    temporary folder; `stop()` ends the server and `start()` brings it back on the same port
+    and certificates as a new, empty cluster (a fault run does this), `close()` also removes
+    the folder. The URL names the CA file (`?ssl_ca_certs=`), which redis-py reads from it.
+    """
+
+    kind = "cluster mode, TLS only"
 
     def __init__(self, binary: str):
         self.binary = binary
         self.port = free_port()
+        self.bus_port = free_port()   # the cluster bus; one node never uses it, but it must listen
         self.proc: subprocess.Popen | None = None
+        self.folder: Path | None = None
+        self.ca_file: Path | None = None
+        self._cert_file: Path | None = None
+        self._key_file: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"rediss://127.0.0.1:{self.port}?ssl_ca_certs={self.ca_file}"
+
+    def client(self, **options):
+        """A plain (non-cluster) TLS client of this node, for checks and set-up: one node holds every slot."""
+        import redis
+        return redis.Redis(host="127.0.0.1", port=self.port, ssl=True, ssl_ca_certs=str(self.ca_file), **options)
 
     def start(self) -> str:
+        if self.folder is None:
+            self.folder = Path(tempfile.mkdtemp(prefix="postloop-redis-"))
+            self.ca_file, self._cert_file, self._key_file = _write_tls_files(self.folder)
+        nodes_file = self.folder / "nodes.conf"
+        nodes_file.unlink(missing_ok=True)   # a restarted server is a new, empty node
         self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            [self.binary, "--port", "0", "--tls-port", str(self.port), "--bind", "127.0.0.1",
+             "--tls-cert-file", str(self._cert_file), "--tls-key-file", str(self._key_file),
+             "--tls-ca-cert-file", str(self.ca_file), "--tls-auth-clients", "no", "--tls-cluster", "yes",
+             "--cluster-enabled", "yes", "--cluster-config-file", str(nodes_file),
+             "--cluster-port", str(self.bus_port), "--dir", str(self.folder),
+             "--save", "", "--appendonly", "no"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent,
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
-                        return f"redis://127.0.0.1:{self.port}/0"
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"redis-server did not answer on port {self.port} within 10 s")
+        try:
+            self._assign_slots(time.monotonic() + 10)
+        except BaseException:
+            self.stop()
+            raise
+        return self.url
+
+    def _assign_slots(self, deadline: float) -> None:
+        """Wait for the TLS port, give the node every slot, wait for cluster_state:ok."""
+        import redis
+        r = self.client(socket_timeout=1.0, socket_connect_timeout=0.5)
+        try:
+            while True:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"redis-server exited with code {self.proc.returncode} "
+                                       f"(does it support TLS? port {self.port})")
+                try:
+                    r.ping()
+                    break
+                except redis.ConnectionError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"redis-server did not answer over TLS on port {self.port} "
+                                           "within 10 s") from None
+                    time.sleep(0.05)
+            r.execute_command("CLUSTER", "ADDSLOTSRANGE", "0", "16383")
+            while b"cluster_state:ok" not in r.execute_command("CLUSTER", "INFO"):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the redis-server cluster on port {self.port} did not reach "
+                                       "cluster_state:ok within 10 s")
+                time.sleep(0.02)
+        finally:
+            r.close()
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -74,10 +175,61 @@ class RedisServerProcess:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+                self.proc.wait()
+
+    def close(self) -> None:
+        """Stop the server and remove its certificates and cluster file."""
+        self.stop()
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+
+
+class _Shared:
+    enabled = False
+    server: RedisServerProcess | None = None
+
+
+def share_redis_server(enabled: bool = True) -> None:
+    """Let every LocalBackends of this process use one redis-server, emptied at each start.
+
+    For test sessions: a cluster node refuses keyed commands for its first two seconds
+    (Redis's writable delay after a start), which would add that to every test's set-up.
+    close_shared_redis_server() ends it.
+    """
+    _Shared.enabled = enabled
+
+
+def shared_redis_server(binary: str) -> RedisServerProcess:
+    """The process's shared server, running and empty (started, or restarted after a fault run stopped it)."""
+    server = _Shared.server
+    if server is not None and server.binary != binary:
+        server.close()
+        server = None
+    if server is None:
+        server = _Shared.server = RedisServerProcess(binary)
+        server.start()
+    elif server.proc is None or server.proc.poll() is not None:
+        server.start()
+    else:
+        with server.client(socket_timeout=5.0) as r:
+            r.flushall()
+    return server
+
+
+def close_shared_redis_server() -> None:
+    if _Shared.server is not None:
+        _Shared.server.close()
+        _Shared.server = None
 
 
 class StandInRedis:
-    """fakeredis serving the Redis protocol on loopback, for machines without redis-server."""
+    """fakeredis serving the Redis protocol on loopback, for machines without redis-server.
+
+    A plain server (no cluster mode, no TLS), so its URL says redis://.
+    """
+
+    kind = "plain, no TLS"
 
     def __init__(self):
         self.port = free_port()
@@ -94,10 +246,12 @@ class StandInRedis:
             self.server.shutdown()
             self.server.server_close()
 
+    close = stop
+
 
 @dataclass
 class BackendInfo:
-    redis_kind: str       # "redis-server <path>" or "in-process stand-in (fakeredis)"
+    redis_kind: str       # "redis-server (<path>), cluster mode, TLS only" or "in-process stand-in (fakeredis)…"
     writer: str           # "offline" or "openai (<model>)"
     redis_url: str
     x_base_url: str
@@ -109,7 +263,8 @@ class LocalBackends:
 
     def __init__(self, accounts: list[dict], audience, clock: Callable[[], datetime], *,
                  use_redis_server: bool = True, log_level: str = "WARNING", x_auth: str = "oauth2",
-                 x_fault_schedule=None, extra_env: dict[str, str] | None = None):
+                 x_fault_schedule=None, extra_env: dict[str, str] | None = None, enforce_iam: bool = True,
+                 iam_roles=None):
         if x_auth not in X_AUTH_KINDS:
             raise ValueError(f"x_auth must be one of {', '.join(X_AUTH_KINDS)}")
         self.x_auth = x_auth
@@ -125,6 +280,11 @@ class LocalBackends:
         self.redis = None                          # the Redis process (a fault run stops and restarts it)
         self.x_fault_schedule = x_fault_schedule   # see fake_x.FakeXServer(fault_schedule=...)
         self.extra_env = dict(extra_env or {})     # more settings for the handlers, restored on exit
+        # Each handler's AWS calls are checked against its role as synthesized (postloop_local/iam.py);
+        # `iam_roles` replaces the synthesized roles (a test taking a permission away).
+        self.enforce_iam = enforce_iam
+        self.iam_roles = iam_roles
+        self.iam = None
 
     def _setenv(self, **values: str) -> None:
         for k, v in values.items():
@@ -166,16 +326,20 @@ class LocalBackends:
             writer = f"openai ({os.environ.get('POSTLOOP_OPENAI_MODEL', 'gpt-5.4-nano')})"
 
         binary = shutil.which("redis-server") if self.use_redis_server else None
-        redis = RedisServerProcess(binary) if binary else StandInRedis()
-        redis_url = redis.start()
-        self._stack.callback(redis.stop)
+        if binary and _Shared.enabled:
+            redis = shared_redis_server(binary)   # stays up for the next LocalBackends of the session
+            redis_url = redis.url
+        else:
+            redis = RedisServerProcess(binary) if binary else StandInRedis()
+            redis_url = redis.start()
+            self._stack.callback(redis.close)
         self.redis = redis
         if binary:
-            kind = f"redis-server ({binary})"
+            kind = f"redis-server ({binary}), {redis.kind}"
         elif self.use_redis_server:
-            kind = "in-process stand-in (fakeredis): redis-server not found"
+            kind = f"in-process stand-in (fakeredis), {redis.kind}: redis-server not found"
         else:
-            kind = "in-process stand-in (fakeredis), as asked"
+            kind = f"in-process stand-in (fakeredis), {redis.kind}, as asked"
 
         from postloop_local.fake_x import FakeXServer
         self.x_server = FakeXServer(self.audience, self.clock, auth=x_check, fault_schedule=self.x_fault_schedule)
@@ -187,6 +351,9 @@ class LocalBackends:
             POSTLOOP_X_API_BASE_URL=x_url, POSTLOOP_X_SECRET_ID=X_SECRET_ID,
         )
         self._setenv(**self.extra_env)
+        if self.enforce_iam:
+            from postloop_local import iam
+            self.iam = iam.enforce(self)
         self.info = BackendInfo(kind, writer, redis_url, x_url, str(accounts_file))
         self._reset_caches()
         from postloop.runtime import wiring

@@ -42,6 +42,20 @@ def _int(env, name, default) -> int:
     return value
 
 
+def _redis_url(env) -> str | None:
+    """POSTLOOP_REDIS_URL, the model cache; unset means no cache (plan reads DynamoDB).
+
+    The scheme decides the client (runtime.wiring.redis_client): `rediss://host:port` is a
+    cluster-mode, TLS-only server such as ElastiCache Serverless (what the CDK app sets);
+    `redis://host:port` a plain server, neither cluster nor TLS (the local stand-in).
+    """
+    url = env.get("POSTLOOP_REDIS_URL") or None
+    if url is not None and not url.startswith(("rediss://", "redis://")):
+        raise SettingsError("environment variable POSTLOOP_REDIS_URL must start with rediss:// (cluster mode, "
+                            "TLS, as ElastiCache Serverless) or redis:// (a plain server)")
+    return url
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything any handler may need; each handler checks the parts it uses."""
@@ -85,7 +99,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         accounts_file=_get(env, "POSTLOOP_ACCOUNTS_FILE"),
         dynamodb_endpoint=env.get("POSTLOOP_DYNAMODB_ENDPOINT") or None,
-        redis_url=env.get("POSTLOOP_REDIS_URL") or None,
+        redis_url=_redis_url(env),
         x_api_base_url=_get(env, "POSTLOOP_X_API_BASE_URL", "https://api.x.com"),
         x_secret_id=env.get("POSTLOOP_X_SECRET_ID") or None,
         openai_secret_id=env.get("POSTLOOP_OPENAI_SECRET_ID") or None,

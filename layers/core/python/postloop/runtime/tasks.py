@@ -149,6 +149,8 @@ def learn_task(event, w) -> dict:
         "model_version": result.model.version if result.model else None,
         "model_written": result.model_written,
         "cache_written": result.cache_written,
+        # A cache is configured and the write failed: plan reads DynamoDB until a write succeeds.
+        "cache_write_failed": w.model_cache is not None and not result.cache_written,
         "engagement": {k: eng.get(k) for k in ("n", "r2", "mae", "baseline_mae", "mse", "baseline_mse",
                                                "trusted", "reason")},
         "follow": {k: fol.get(k) for k in ("n", "auc", "log_loss", "baseline_log_loss", "trusted", "reason")},

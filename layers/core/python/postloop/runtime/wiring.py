@@ -70,15 +70,16 @@ class Wiring:
 
     @cached_property
     def model_cache(self):
-        """The Redis copy of the latest model, or None when no cache is configured."""
+        """The Redis copy of the latest model, or None when no cache is configured.
+
+        The client connects on first use (redis_client), so a cache that is down costs plan
+        a read of DynamoDB and learn a counted write failure, never the invocation.
+        """
         if not self.settings.redis_url:
             return None
-        import redis
-
         from postloop.adapters.redis_model_cache import RedisModelCache
-        # Short timeouts: a slow cache must cost less than falling back to DynamoDB.
-        client = redis.Redis.from_url(self.settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
-        return RedisModelCache(client)
+        url = self.settings.redis_url
+        return RedisModelCache(connect=lambda: redis_client(url), on_reject=report_cache_rejection)
 
     @cached_property
     def resumer(self):
@@ -189,6 +190,43 @@ class Wiring:
             return None
         from postloop.adapters.openai_embeddings import OpenAIEmbedder
         return OpenAIEmbedder("", client=self.openai_client)
+
+
+# Short timeouts and one quick retry: a slow cache must cost less than reading DynamoDB.
+REDIS_TIMEOUT_SECONDS = 1.0
+
+
+def redis_client(url: str):
+    """A redis-py client for POSTLOOP_REDIS_URL; the scheme says which kind of server it is.
+
+    `rediss://host:port` is ElastiCache Serverless's shape (and the one the CDK app sets):
+    cluster mode, TLS only. The client is a RedisCluster, which reads the slot map and sends
+    each key to its slot's node, over TLS that verifies the server's certificate against the
+    system's CAs (a `?ssl_ca_certs=<file>` query names another CA, as the local runs do).
+    `redis://` is a plain server without cluster mode or TLS (the in-process stand-in).
+    """
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
+    options = {"socket_timeout": REDIS_TIMEOUT_SECONDS, "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+               "retry": Retry(ExponentialBackoff(cap=0.2, base=0.05), 1)}
+    if url.startswith("rediss://"):
+        from redis.cluster import RedisCluster
+        return RedisCluster.from_url(url, **options)
+    import redis
+    return redis.Redis.from_url(url, **options)
+
+
+def report_cache_rejection(account_id: str, reason: str, detail: str) -> None:
+    """A cached model blob was not used: a warning, and ModelCacheRejected{service, account, reason}."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    from postloop.runtime.observability import logger, metrics
+    logger.warning("model cache blob rejected; plan reads the durable copy",
+                   extra={"account_id": account_id, "reason": reason, "detail": detail})
+    # A metric of its own (not the handler's set), so `reason` is a dimension of this one only.
+    with single_metric(name="ModelCacheRejected", unit=MetricUnit.Count, value=1, namespace=metrics.namespace,
+                       default_dimensions={"service": metrics.service, "account": account_id, "reason": reason}):
+        pass
 
 
 _current: Wiring | None = None
