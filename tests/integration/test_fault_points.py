@@ -47,8 +47,9 @@ def test_an_answer_held_past_the_timeout_after_x_posted_is_found_not_posted_twic
         client = XApiClient(server.base_url, TOKEN, timeout=0.2, sleep=lambda s: None)
         pid = client.create_post("X made it; the answer came too late")
         assert [p.post_id for p in server.live_posts()] == [pid]
-        # The client's retry met X's duplicate refusal and looked the post up.
-        assert server.duplicate_refusals == ["X made it; the answer came too late"]
+        # Before retrying, the client asked X and found the post: the create was sent once.
+        assert client.creates_found_on_x == 1 and server.repeated_creates == []
+        assert len([r for r in server.requests_log if r[:2] == ("POST", "/2/tweets")]) == 1
     finally:
         server.stop()
 

@@ -18,8 +18,8 @@ from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAP
 from openapi_core.validation.response.exceptions import InvalidData
 
 from postloop.adapters.x_api import FIELDS_PARAM_NAMES, XApiClient
-from postloop.core.x_errors import XApiError
-from postloop_local.fake_x import FakeXServer, QuietAudience
+from postloop.core.x_errors import XApiError, XBadRequest, XForbidden, XServerError
+from postloop_local.fake_x import FakeXServer, QuietAudience, reply_refused
 
 # X's official spec (v2.167), kept with the tests so a fresh clone can run them; see tests/specs/README.md.
 SPEC_PATH = Path(__file__).resolve().parents[1] / "specs" / "x-openapi.json"
@@ -247,7 +247,51 @@ def test_error_exchanges_match_the_spec(openapi, recorder):
     _assert_all_valid(openapi, recorder)
 
 
+def test_each_error_shape_and_the_check_before_a_create_is_retried_match_the_spec(openapi, recorder):
+    server = recorder.server
+    server.duplicate_refusal = False   # nothing but the client's check stands between a retry and a second post
+    client = recorder.client(fields_param="post.fields")
+    made: list[str] = []
+    # X makes the post and answers 503 with the spec's plain Error ({code, message}, application/json);
+    # the client then reads the account's newest posts (text HTML-escaped) and finds it.
+    server.inject("POST", "/2/tweets", 503, after=lambda status, body: made.append(body["data"]["id"]))
+    assert client.create_post("Q&A: <lost> answers & retries") == made[0]
+    assert len(server.live_posts()) == 1
+    # A reply to a post that is gone: an invalid-request problem whose errors[] member has only title and detail.
+    parent = client.create_post("a parent that goes")
+    client.delete_post(parent)
+    with pytest.raises(XBadRequest, match="deleted or not visible"):
+        client.create_post("a reply to it", reply_to=parent)
+    # A reply X will not take: the generic problem, cause in detail.
+    server.inject("POST", "/2/tweets", 403, body=reply_refused())
+    with pytest.raises(XForbidden, match="Reply to this conversation is not allowed"):
+        client.create_post("a refused reply", reply_to=made[0])
+    # An internal error: X's internal-error problem.
+    server.inject("GET", "/2/users/me", 500, times=10)
+    with pytest.raises(XServerError, match="failed to handle"):
+        recorder.client(max_retries=0).get_me()
+
+    by_status = {r.status_code: r for r in recorder.exchanges}
+    assert sorted(by_status) == [200, 201, 400, 403, 500, 503]
+    assert by_status[503].headers["Content-Type"] == "application/json"
+    assert by_status[503].json() == {"code": 130, "message": "Over capacity"}
+    assert by_status[400].headers["Content-Type"] == "application/problem+json"
+    assert all("message" not in e for e in by_status[400].json()["errors"])
+    check = [r for r in recorder.exchanges if r.request.path_url.startswith(f"/2/users/{server.user_id}/tweets")]
+    assert len(check) == 1 and "&amp;" in check[0].text and "&lt;lost&gt;" in check[0].text
+    _assert_all_valid(openapi, recorder)
+
+
 # --- the validators have teeth ---------------------------------------------------------------
+
+
+def test_a_plain_error_without_its_code_fails_response_validation(openapi, recorder):
+    recorder.server.inject("GET", "/2/users/me", 503, body={"message": "Over capacity"})
+    with pytest.raises(XApiError):
+        recorder.client(max_retries=0).get_me()
+    (response,) = recorder.exchanges
+    assert response.headers["Content-Type"] == "application/json"
+    assert list(openapi.iter_response_errors(_AsSentToX(response.request), RequestsOpenAPIResponse(response)))
 
 
 def test_a_request_over_the_id_limit_fails_request_validation(openapi, recorder):

@@ -3,6 +3,18 @@
 It keeps one account's posts in memory, asks an audience model for metrics and followers, and
 answers with the shapes X's OpenAPI spec (v2.167) describes, so the real client runs unchanged
 against it in tests and in the simulator. Faults can be injected per request.
+
+It is no kinder than X where the loop's correctness depends on it:
+
+* post text comes back HTML-escaped (`&`, `<`, `>` as `&amp;`, `&lt;`, `&gt;`), in the create
+  answer and in every read, as X's v2 answers carry it;
+* errors come in the shapes X uses, which differ by kind: problem details with the cause in
+  `title` and `detail` (401, 403, 404, 429, 500); validation problems whose `errors[]` members
+  carry a `message` (a bad parameter) or only their own `title` and `detail` (a reply to a
+  post that is gone); and the spec's plain `Error`, `{code, message}` as application/json (503);
+* its refusal of a text the account already holds can be switched off
+  (`duplicate_refusal=False`): X does not document it as a guarantee, so the loop must not
+  need it.
 """
 from __future__ import annotations
 
@@ -32,6 +44,9 @@ _PROBLEM_INVALID = "https://api.x.com/2/problems/invalid-request"
 _PROBLEM_NOT_FOUND = "https://api.x.com/2/problems/resource-not-found"
 _PROBLEM_INTERNAL = "https://api.x.com/2/problems/internal-error"
 DUPLICATE_DETAIL = "You are not allowed to create a Tweet with duplicate content."
+_GONE_PARENT_DETAIL = "Your post cannot be a reply to a post that is deleted or not visible to you."
+REPLY_REFUSED_DETAIL = ("Reply to this conversation is not allowed because you have not been mentioned or "
+                        "otherwise engaged by the author of the post you are replying to.")
 
 
 class Audience(Protocol):
@@ -111,6 +126,21 @@ def problem(status: int, title: str, detail: str, type_: str = "about:blank", **
     return {"title": title, "detail": detail, "type": type_, "status": status, **extra}
 
 
+def reply_refused() -> dict:
+    """X's 403 for a reply the account may not make (the conversation's reply settings)."""
+    return problem(403, "Forbidden", REPLY_REFUSED_DETAIL)
+
+
+def plain_error(code: int, message: str) -> dict:
+    """The spec's `Error` body, `{code, message}`, served as application/json: no title, no detail."""
+    return {"code": code, "message": message}
+
+
+def escape_text(text: str) -> str:
+    """A post's text as X's v2 answers carry it: `&`, `<` and `>` HTML-escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _default_fault_body(status: int) -> dict:
     if status == 400:
         return problem(400, "Invalid Request", "One or more parameters to your request was invalid.", _PROBLEM_INVALID)
@@ -122,6 +152,9 @@ def _default_fault_body(status: int) -> dict:
         return problem(404, "Not Found Error", "Not found.", _PROBLEM_NOT_FOUND, resource_type="tweet")
     if status == 429:
         return problem(429, "Too Many Requests", "Too Many Requests")
+    if status == 503:
+        # Overload answers carry only a code and a message (v1.1's 130, "Over capacity").
+        return plain_error(130, "Over capacity")
     if status >= 500:
         return problem(status, "Internal Error", "The server failed to handle the request.", _PROBLEM_INTERNAL)
     return {}
@@ -133,8 +166,11 @@ _PRIVATE_FIELDS = {"non_public_metrics", "organic_metrics"}
 class FakeXServer:
     """X API v2 for one account on an ephemeral 127.0.0.1 port.
 
-    `posts` maps post id to `StoredPost`; `requests_log` records every request as
-    (method, path, query dict, JSON body or None). All state is guarded by one lock.
+    `posts` maps post id to `StoredPost` (text as written, unescaped); `requests_log` records
+    every request as (method, path, query dict, JSON body or None). With `duplicate_refusal`
+    (the default) a create of a text the account holds live is refused with 403, as X usually
+    does; without it the post is made again. Either way the text is noted in `repeated_creates`
+    (and, when refused, in `duplicate_refusals`). All state is guarded by one lock.
     """
 
     def __init__(
@@ -149,6 +185,7 @@ class FakeXServer:
         private_metrics: bool = True,
         analytics: bool = True,
         fault_schedule: FaultSchedule | None = None,
+        duplicate_refusal: bool = True,
     ):
         self.audience = audience
         self.clock = clock
@@ -164,7 +201,9 @@ class FakeXServer:
         self._faults: list[_Fault] = []
         # Consulted for every request that no `inject` matched, under the lock; a fault run's plan.
         self.fault_schedule = fault_schedule
+        self.duplicate_refusal = duplicate_refusal
         self.duplicate_refusals: list[str] = []   # texts of creates refused: the account already holds them
+        self.repeated_creates: list[str] = []     # texts sent again while live, refused or made twice
         self._last_id = 0
         self._lock = threading.RLock()
         self._httpd: ThreadingHTTPServer | None = None
@@ -332,18 +371,18 @@ class FakeXServer:
             reply_to = reply.get("in_reply_to_tweet_id") if isinstance(reply, dict) else None
             parent = self.posts.get(reply_to) if isinstance(reply_to, str) else None
             if parent is None or parent.deleted:
-                return 400, _invalid(
-                    "Your post cannot be a reply to a post that is deleted or not visible to you.",
-                    parameter="reply.in_reply_to_tweet_id",
-                )
+                return 400, _invalid_resource(_GONE_PARENT_DETAIL, parameter="reply.in_reply_to_tweet_id",
+                                              value=str(reply_to))
         if any(p.text == text and not p.deleted and p.author_id == self.user_id for p in self.posts.values()):
-            self.duplicate_refusals.append(text)
-            return 403, problem(403, "Forbidden", DUPLICATE_DETAIL)
+            self.repeated_creates.append(text)
+            if self.duplicate_refusal:
+                self.duplicate_refusals.append(text)
+                return 403, problem(403, "Forbidden", DUPLICATE_DETAIL)
         now = _aware(self.clock())
         post = StoredPost(self._next_id(now), text, now, reply_to, self.user_id)
         self.posts[post.post_id] = post
         self.audience.on_post(post.post_id, text, now, reply_to)
-        return 201, {"data": {"id": post.post_id, "text": text}}
+        return 201, {"data": {"id": post.post_id, "text": escape_text(text)}}
 
     def _delete(self, post_id: str) -> tuple[int, dict]:
         post = self.posts.get(post_id)
@@ -468,7 +507,7 @@ class FakeXServer:
         return str(self._last_id)
 
     def _render(self, post: StoredPost, fields: set[str]) -> dict:
-        out: dict[str, Any] = {"id": post.post_id, "text": post.text}
+        out: dict[str, Any] = {"id": post.post_id, "text": escape_text(post.text)}
         if "created_at" in fields:
             out["created_at"] = _iso(post.created_at)
         if "author_id" in fields:
@@ -553,7 +592,9 @@ class _Handler(BaseHTTPRequestHandler):
         data = json.dumps(payload).encode()
         try:
             self.send_response(status)
-            content_type = "application/problem+json" if status >= 400 else "application/json"
+            # Problem details are problem+json; the spec's plain `Error` ({code, message}) is JSON.
+            is_problem = status >= 400 and isinstance(payload, dict) and "type" in payload
+            content_type = "application/problem+json" if is_problem else "application/json"
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             for name, value in extra.items():
@@ -581,6 +622,15 @@ def _invalid(detail: str, *, parameter: str | None = None) -> dict:
     if parameter:
         entry["parameters"] = {parameter: []}
     body["errors"] = [entry]
+    return body
+
+
+def _invalid_resource(detail: str, *, parameter: str, value: str) -> dict:
+    """A validation problem whose cause is a resource, not the parameter's form: X puts a problem
+    of its own in errors[], with `title` and `detail` and no `message`."""
+    body = problem(400, "Invalid Request", "One or more parameters to your request was invalid.", _PROBLEM_INVALID)
+    body["errors"] = [{"title": "Invalid Request", "detail": detail, "type": _PROBLEM_INVALID,
+                       "parameter": parameter, "value": value, "resource_type": "tweet"}]
     return body
 
 

@@ -12,6 +12,7 @@ import requests
 
 from postloop.adapters.x_auth import BearerToken, XAuth
 from postloop.core.ports import MetricsBatch, OwnPost, PostMetrics
+from postloop.core.x_text import returned_key, sent_key
 from postloop.core.x_errors import (
     ThreadPartiallyPublished,
     XApiError,
@@ -36,6 +37,8 @@ PRIVATE_FIELDS = "public_metrics,non_public_metrics,organic_metrics"
 
 _POST_ID = re.compile(r"^[0-9]{1,19}$")
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
+# How many of the account's newest posts the check before a create's retry reads.
+_RECHECK_PAGE_SIZE = 10
 
 
 @dataclass
@@ -50,6 +53,8 @@ class XApiClient:
     `post_create` (posts created; `post_create_with_url` also counts those containing a URL,
     which X prices higher), `post_delete`, `post_read` (ids asked for in metric lookups),
     `user_read` (calls to /2/users/me) and `owned_read` (own posts returned by the timeline).
+    `creates_found_on_x` counts creates whose answer was lost and whose post the client found on
+    X instead of sending the create again.
     """
 
     def __init__(
@@ -84,6 +89,7 @@ class XApiClient:
         # Switched off for good after X refuses them once: the account's tier lacks them.
         self.private_metrics_available = True
         self.analytics_available = True
+        self.creates_found_on_x = 0
 
     @property
     def fields_param(self) -> str:
@@ -95,20 +101,42 @@ class XApiClient:
     def create_post(self, text: str, reply_to: str | None = None) -> str:
         """Publish one post (a reply when `reply_to` is given) and return its id.
 
-        Raises an `XApiError` subclass when X refuses; a duplicate is never retried.
+        A create is never sent again blindly: after a timeout, a dropped connection or a 5xx the
+        post may be live although the answer was lost, so before each retry the client asks X
+        for the account's newest posts and returns the one that says `text` (and sits where it
+        should: a reply, or not) instead of creating it twice. When X cannot be asked, the
+        original failure is raised: the caller's next attempt reconciles first. X's duplicate
+        refusal is a last line only. Raises an `XApiError` subclass when X refuses; a duplicate
+        refusal is never retried.
         """
         payload: dict[str, Any] = {"text": text}
         if reply_to is not None:
             payload["reply"] = {"in_reply_to_tweet_id": _checked_post_id(reply_to)}
         attempts = _Attempts()
+
+        def look_first(failure: XApiError) -> dict | None:
+            try:
+                existing = self._find_recent_own_post(text, reply_to)
+            except XApiError:
+                raise failure from None   # X cannot say: no blind retry
+            if existing is None:
+                return None
+            self.creates_found_on_x += 1
+            return {"data": {"id": existing}}
+
         try:
-            body = self._send("POST", "/2/tweets", kind=None, json_body=payload, attempts=attempts)
+            body = self._send("POST", "/2/tweets", kind=None, json_body=payload, attempts=attempts,
+                              before_retry=look_first)
         except XDuplicateContent:
-            # After a lost answer (timeout, 5xx) the retry may meet the post the earlier attempt
-            # created; report that post instead of failing one that is live.
+            # The check before the retry found nothing, yet X holds the text: a post X had not
+            # shown yet, most likely. Report it if X shows it now, instead of failing a live post.
             if attempts.failures:
-                existing = self._find_recent_own_post(text)
+                try:
+                    existing = self._find_recent_own_post(text, reply_to)
+                except XApiError:
+                    existing = None
                 if existing is not None:
+                    self.creates_found_on_x += 1
                     self._count_create(text)
                     return existing
             raise
@@ -291,10 +319,18 @@ class XApiClient:
         json_body: dict[str, Any] | None = None,
         units: int | Callable[[dict], int] = 1,
         attempts: _Attempts | None = None,
+        before_retry: Callable[[XApiError], dict | None] | None = None,
+        retries: int | None = None,
     ) -> dict:
         """One logical call: retries transport failures and 5xx with exponential backoff, waits
-        out a 429 once if its reset is within `max_rate_wait`, and raises the mapped error otherwise."""
+        out a 429 once if its reset is within `max_rate_wait`, and raises the mapped error otherwise.
+
+        `before_retry(failure)` runs after the backoff and before each such retry: a body it
+        returns is the call's answer (no retry), None lets the retry go ahead, and it may raise.
+        `retries` overrides the client's `max_retries` for this call.
+        """
         attempts = attempts or _Attempts()
+        max_retries = self._max_retries if retries is None else max(0, retries)
         rate_waited = renewed = False
         while True:
             headers, auth = self._auth.prepare()
@@ -333,19 +369,24 @@ class XApiClient:
                     continue
                 if not isinstance(failure, XServerError):
                     raise failure
-            if attempts.failures >= self._max_retries:
+            if attempts.failures >= max_retries:
                 raise failure
             self._sleep(self._backoff * (2**attempts.failures))
             attempts.failures += 1
+            if before_retry is not None:
+                answer = before_retry(failure)
+                if answer is not None:
+                    return answer
 
     def _get_posts(
-        self, path: str, params: dict[str, Any], fields: str, *, kind: str, units: int | Callable[[dict], int]
+        self, path: str, params: dict[str, Any], fields: str, *, kind: str, units: int | Callable[[dict], int],
+        retries: int | None = None,
     ) -> dict:
         """GET a posts endpoint asking for `fields`; if X rejects or ignores the field parameter's
         name in use, tries the other name once and keeps whichever works."""
         name = self._fields_param
         try:
-            body = self._send("GET", path, kind=kind, params={**params, name: fields}, units=units)
+            body = self._send("GET", path, kind=kind, params={**params, name: fields}, units=units, retries=retries)
         except XBadRequest as err:
             if self._fields_param_confirmed or name not in err.detail:
                 raise
@@ -354,7 +395,7 @@ class XApiClient:
                 self._fields_param_confirmed = self._fields_param_confirmed or bool(_data_list(body))
                 return body
         other = next(n for n in FIELDS_PARAM_NAMES if n != name)
-        body = self._send("GET", path, kind=kind, params={**params, other: fields}, units=units)
+        body = self._send("GET", path, kind=kind, params={**params, other: fields}, units=units, retries=retries)
         if _data_list(body) and not _fields_ignored(body, fields):
             self._fields_param = other
             self._fields_param_confirmed = True
@@ -362,13 +403,8 @@ class XApiClient:
 
     def _error_from(self, method: str, path: str, response: requests.Response) -> XApiError:
         status = response.status_code
-        problem = _json_object(response, strict=False)
-        title = str(problem.get("title") or response.reason or "")
-        detail = str(problem.get("detail") or "")
-        # Invalid-request problems put the specifics (e.g. which parameter) in errors[].message.
-        extra = [str(e.get("message")) for e in problem.get("errors") or [] if isinstance(e, dict) and e.get("message")]
-        if extra:
-            detail = "; ".join([detail, *extra]) if detail else "; ".join(extra)
+        title, detail = _cause_of(_json_object(response, strict=False))
+        title = title or str(response.reason or "")
         fields = {"status": status, "title": title, "detail": detail}
         where = f"{method} {path}"
         if status == 401:
@@ -406,23 +442,57 @@ class XApiClient:
             raise XApiError("X returned no user id", status=200)
         self._user_id = str(data["id"])
 
-    def _find_recent_own_post(self, text: str) -> str | None:
-        """Id of one of the account's newest posts whose text is exactly `text`, if any."""
-        try:
-            path = f"/2/users/{self._own_user_id()}/tweets"
-            # No start_time: the newest few posts suffice, and the account's clock may not be ours.
-            body = self._send("GET", path, kind="owned_read", params={"max_results": 10}, units=_count_data)
-        except XApiError:
-            return None
+    def _find_recent_own_post(self, text: str, reply_to: str | None = None) -> str | None:
+        """Id of the newest of the account's latest posts that says `text` (compared as sent, X's
+        HTML escaping undone) and sits where the create would have put it: a reply in a
+        conversation, newer than `reply_to`, or a post that starts its own. None when there is
+        none; raises `XApiError` when X cannot be asked.
+        """
+        path = f"/2/users/{self._own_user_id()}/tweets"
+        # No start_time: the newest few posts suffice, and the account's clock may not be ours.
+        # One attempt: a create's retries already spend the caller's time, and when X cannot
+        # answer, the caller's next attempt reconciles anyway.
+        body = self._get_posts(path, {"max_results": _RECHECK_PAGE_SIZE}, "created_at,conversation_id",
+                               kind="owned_read", units=_count_data, retries=0)
+        wanted = sent_key(text)
         for item in _data_list(body):
-            if item.get("text") == text and isinstance(item.get("id"), str):
-                return item["id"]
+            post_id, said = item.get("id"), item.get("text")
+            if not isinstance(post_id, str) or not _POST_ID.match(post_id) or not isinstance(said, str):
+                continue
+            if returned_key(said) != wanted:
+                continue
+            conversation = item.get("conversation_id")
+            if reply_to is not None and (int(post_id) <= int(reply_to) or conversation == post_id):
+                continue   # older than its parent, or a post of its own: not this reply
+            if reply_to is None and conversation not in (None, post_id):
+                continue   # a reply somewhere: not this post
+            return post_id
         return None
 
     def _count_create(self, text: str) -> None:
         self.calls["post_create"] += 1
         if _URL.search(text):
             self.calls["post_create_with_url"] += 1
+
+
+def _cause_of(problem: dict) -> tuple[str, str]:
+    """(title, detail) of an error body in any of the shapes X answers with.
+
+    X's problem-details put the cause in `title` and `detail`; its validation problems add
+    `errors[]` whose members carry a `message` or only their own `title` and `detail`; the spec's
+    plain `Error` is `{code, message}`. Every distinct text is kept, in that order.
+    """
+    def text(value: Any) -> str:
+        return value.strip() if isinstance(value, str) else ""
+
+    title = text(problem.get("title"))
+    causes = [text(problem.get("detail")), text(problem.get("message"))]
+    for error in problem.get("errors") or []:
+        if isinstance(error, dict):
+            causes.append(text(error.get("message")) or text(error.get("detail")) or text(error.get("title")))
+            title = title or text(error.get("title"))
+    detail = "; ".join(dict.fromkeys(c for c in causes if c))
+    return title, detail
 
 
 def _checked_post_id(post_id: str) -> str:
