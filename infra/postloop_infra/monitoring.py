@@ -8,7 +8,11 @@ each handler, names as in functions/*/handler.py:
   approve  Approval_<action>
   post     Post_<action> (posted, reconciled, already_done, dry_run, failed, not_ready), SpendUSD
   scrape   OutcomesWritten, OutcomesUnusable, PostsRead, SpendUSD, ActualEngagementRate
-  learn    SettledSamples, HeldOutR2, HeldOutMAE, HeldOutAUC, HeldOutLogLoss
+  learn    SettledSamples, HeldOutR2, HeldOutMAE, HeldOutAUC, HeldOutLogLoss, ModelCacheWriteFailed
+
+plan and learn also emit ModelCacheRejected (dimensions service, account and reason) when a
+cached model fails its checks (runtime.wiring.report_cache_rejection); it is left off the
+dashboard, and its warning line in the log says what was wrong.
 
 What no handler emits (arm choices, X and OpenAI errors as such) is read from the logs with Logs Insights, or left out and said so.
 """
@@ -20,6 +24,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions, aws_sqs as sqs, aws_
 from constructs import Construct
 
 from postloop.core.account import AccountConfig
+from postloop.core.workflow import LEARN_EVERY_HOURS
 from postloop.runtime.observability import metrics as powertools_metrics
 from postloop_infra.names import DASHBOARD_NAME, alarm_name
 
@@ -147,6 +152,14 @@ class Monitoring(Construct):
                     threshold=1, comparison=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
                     # No data at all is the strongest sign that nothing went out.
                     missing=cw.TreatMissingData.BREACHING)
+        # learn writes the model to the cache on every run. Two failures in two runs' time is no
+        # passing blip: plan has been reading DynamoDB since, and will until a write succeeds.
+        self._alarm(f"ModelCacheWrite-{aid}", f"model-cache-write-failed-{aid}",
+                    f"learn could not write {aid}'s model to the cache (ElastiCache) twice within "
+                    f"{2 * LEARN_EVERY_HOURS} hours: plan reads the durable copy meanwhile; learn's log has "
+                    "the error type.",
+                    app_metric("ModelCacheWriteFailed", aid, period=Duration.hours(2 * LEARN_EVERY_HOURS)),
+                    threshold=2)
         cap = monthly_cap(account)
         if cap is not None:
             # CloudWatch cannot sum a calendar month (an alarm looks back 7 days at most),

@@ -197,3 +197,20 @@ def test_dead_letter_alarm(main_synth):
     assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
     queue = main_synth.logical_id(main_synth.stack.functions.dead_letters)
     assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}]
+
+
+@pytest.mark.parametrize("account_id", ["demo", "berlin"])
+def test_failed_model_cache_writes_alarm(main_synth, account_id):
+    from postloop.core.workflow import LEARN_EVERY_HOURS
+    alarm = alarms(main_synth)[f"postloop-model-cache-write-failed-{account_id}"]
+    exact, _ = emitted_metric_names()
+    (stat,) = [m["MetricStat"] for m in alarm["Metrics"] if "MetricStat" in m]
+    metric = stat["Metric"]
+    # The learn handler emits it, with the dimensions Powertools writes for every handler metric.
+    assert metric["MetricName"] == "ModelCacheWriteFailed" and "ModelCacheWriteFailed" in exact
+    assert metric["Namespace"] == observability.metrics.namespace
+    assert {d["Name"]: d["Value"] for d in metric["Dimensions"]} == {"service": observability.metrics.service,
+                                                                     "account": account_id}
+    assert (stat["Stat"], stat["Period"]) == ("Sum", 2 * LEARN_EVERY_HOURS * 3600)
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (2, "GreaterThanOrEqualToThreshold")
+    assert alarm["TreatMissingData"] == "notBreaching"

@@ -188,7 +188,8 @@ def test_drafts_already_rejected_are_not_judged(fake):
 @pytest.mark.parametrize("fault, shown", [
     ("timeout", "APITimeoutError"),
     ("500", "InternalServerError"),
-    ("malformed", "JudgeError: the judge's answer is not the requested JSON"),
+    # A malformed answer is asked for again (twice by default), then reported.
+    ("malformed", "JudgeError: the model's answer was unusable 3 time(s) in a row; last: the answer is not JSON"),
 ])
 def test_a_judge_error_keeps_the_rule_score_and_notes_it(fake, fault, shown):
     fake.fail("responses", fault)
@@ -199,8 +200,8 @@ def test_a_judge_error_keeps_the_rule_score_and_notes_it(fake, fault, shown):
     assert d.features.checks["judge"]["unavailable"] == f"judge unavailable ({shown})"
     assert all(c["quality"] == score_quality(c["parts"]).score for c in d.candidates)
     assert d.features.checks["openai"]["calls"]["judge"] == 1     # the first failure stops the judging
-    # A malformed answer was still a billed call; a timeout or a 500 was not.
-    assert d.spend["openai_usd"] == pytest.approx(round(NANO, 6) if fault == "malformed" else 0.0)
+    # Malformed answers were still billed calls (three of them); a timeout or a 500 was not.
+    assert d.spend["openai_usd"] == pytest.approx(round(3 * NANO, 6) if fault == "malformed" else 0.0)
 
 
 def test_a_judge_score_out_of_range_is_refused(fake):

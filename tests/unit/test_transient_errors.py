@@ -4,6 +4,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from postloop.core.post import RetryLater
+from postloop.core.ports import WriterFailed
 from postloop.core.records import Decision, Status
 from postloop.core.scrape import ScrapeDeps, scrape
 from postloop.core.x_errors import XRateLimited, XServerError
@@ -68,6 +69,64 @@ def test_a_writer_that_fails_makes_plan_retry_later_and_store_nothing():
         plan_task(event, w)
     assert w.decisions.planned_between("demo", T0 - timedelta(days=1), T0 + timedelta(days=1)) == []
     assert RetryableWriter(Unreachable()).generator == "openai"
+
+
+class StatusError(Exception):
+    """The shape of the openai SDK's status errors: an HTTP status on the exception."""
+
+    def __init__(self, status_code):
+        super().__init__(f"Error code: {status_code} - Incorrect API key provided: sk-ab***cdef")
+        self.status_code = status_code
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+def test_a_refused_writer_request_is_permanent_and_says_so_without_the_servers_words(status):
+    class Refused:
+        def write(self, request):
+            raise StatusError(status)
+
+    with pytest.raises(WriterFailed) as caught:
+        RetryableWriter(Refused()).write(None)
+    assert str(caught.value) == f"StatusError ({status}): the request was refused; trying again will not help"
+    assert not caught.value.this_draft_only
+
+
+@pytest.mark.parametrize("status", [408, 409, 429, 500, 503])
+def test_a_not_now_status_is_retried_later(status):
+    class Busy:
+        def write(self, request):
+            raise StatusError(status)
+
+    with pytest.raises(RetryLater, match=rf"writer unavailable: StatusError \({status}\)"):
+        RetryableWriter(Busy()).write(None)
+
+
+def test_the_writers_own_permanent_verdict_passes_through_unchanged():
+    verdict = WriterFailed("404 Not Found from http://127.0.0.1:1/v1/responses", cost_usd=0.001)
+
+    class Refused:
+        def write(self, request):
+            raise verdict
+
+    with pytest.raises(WriterFailed) as caught:
+        RetryableWriter(Refused()).write(None)
+    assert caught.value is verdict
+
+
+def test_a_permanent_writer_error_is_a_failed_decision_in_plan():
+    class Refused:
+        generator = "openai"
+
+        def write(self, request):
+            raise StatusError(401)
+
+    account = simulate.load_account("demo")
+    w = MemoryWiring([account], QuietAudience(), lambda: T0)
+    w.writer = Refused()
+    out = plan_task({"account_id": "demo", "scheduled_time": "2026-04-01T09:00:00Z"}, w)
+    assert out["status"] == "failed" and out["approved"] is False
+    assert out["reason"] == "writer: StatusError (401): the request was refused; trying again will not help"
+    assert w.decisions.get("demo", out["decision_id"]).status is Status.FAILED
 
 
 class ReadsFail:

@@ -2,7 +2,24 @@
 
 * POST /v1/responses: `reply(request_json) -> dict | str` becomes the Response's output
   text; requests whose structured-output format is the judge's (`JUDGE_FORMAT`) are
-  answered by `judge(request_json)` instead, when one is given.
+  answered by `judge(request_json)` instead, when one is given. `responses_api=False`
+  answers 404 here, as llama.cpp's server and other Chat-Completions-only servers do.
+* POST /v1/chat/completions: Chat Completions as the common OpenAI-compatible servers
+  speak it. `reply`/`judge` see the request with `instructions` (the system message) and
+  `input` (the user message) added, so one reply function serves both APIs; a judge request
+  is one whose json_schema is named `JUDGE_FORMAT` or whose system prompt names it.
+  `chat_formats` lists the `response_format` types the server accepts ("text" is none
+  given); any other is refused with `format_refusal` (400, or 500 as some servers do).
+  `chat_style` renders a dict answer: "plain" JSON, "raw_newlines" (literal newlines
+  inside strings), "fenced" (in a ```json block) or "prose" (a sentence around the JSON).
+  `refuse_max_tokens` answers 400 naming `max_tokens`, as OpenAI does for its reasoning
+  models, which take `max_completion_tokens`.
+* Both: an answer longer than the request's token limit (`max_output_tokens`,
+  `max_completion_tokens` or `max_tokens`; a token counted as 4 characters) is cut there,
+  with finish_reason "length" (Chat) or status "incomplete" (Responses). `models`, when
+  given, is the set of model names served: others get 404. `api_key`, when given, is the
+  only key accepted: others get 401 with a message quoting part of the key sent, as
+  OpenAI's does.
 * POST /v1/moderations: one result per input; an input containing one of
   `flag_words[category]` (case-insensitive, whole word) is flagged in that category
   with score 0.9, every other category scores 0.01.
@@ -10,7 +27,7 @@
   texts get equal vectors and texts sharing words point the same way. Answers in
   base64 (float32) when asked, as the SDK does by default, else as float lists.
 
-Faults, per endpoint ("responses", "moderations", "embeddings"), via `fail(...)`:
+Faults, per endpoint ("responses", "chat", "moderations", "embeddings"), via `fail(...)`:
 "timeout" (no answer for `hang_seconds`), "500" (a server error), "429" (a rate limit,
 with a short `retry-after-ms` so the SDK's own retry comes quickly), "malformed" (a 200
 whose content the caller must refuse: a wrong number of results, a judge answer that
@@ -31,7 +48,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
 JUDGE_FORMAT = "post_judgement"
-ENDPOINTS = ("responses", "moderations", "embeddings")
+PATHS = {"responses": "/v1/responses", "chat": "/v1/chat/completions", "moderations": "/v1/moderations",
+         "embeddings": "/v1/embeddings"}
+ENDPOINTS = tuple(PATHS)
+ENDPOINT_OF_PATH = {path: endpoint for endpoint, path in PATHS.items()}
+CHAT_FORMATS = ("json_schema", "json_object", "text")
+CHAT_STYLES = ("plain", "raw_newlines", "fenced", "prose")
+CHARS_PER_TOKEN = 4
+MALFORMED_TEXT = "I would rate this draft fairly highly."
 FAULTS = ("timeout", "500", "429", "malformed")
 RETRY_AFTER_MS = 20
 # The categories of OpenAI's omni-moderation models, by their wire names.
@@ -55,6 +79,40 @@ def response_payload(body: dict, text: str, number: int) -> dict:
                   "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
                   "output_tokens_details": {"reasoning_tokens": 0}},
     }
+
+
+def chat_payload(body: dict, text: str, number: int, finish_reason: str = "stop") -> dict:
+    """A Chat Completions answer whose only choice says `text`."""
+    return {
+        "id": f"chatcmpl-{number}", "object": "chat.completion", "created": 0, "model": body.get("model"),
+        "choices": [{"index": 0, "finish_reason": finish_reason, "logprobs": None,
+                     "message": {"role": "assistant", "content": text, "refusal": None}}],
+        "usage": {"prompt_tokens": 120, "completion_tokens": 80, "total_tokens": 200},
+    }
+
+
+def render(answer: dict, style: str) -> str:
+    """A dict answer written the way a model behind a Chat Completions server may write it."""
+    if style == "raw_newlines":
+        # A model that typed real line breaks inside strings: not strict JSON any more.
+        return json.dumps(answer, ensure_ascii=False).replace("\\n", "\n")
+    if style == "fenced":
+        return "```json\n" + json.dumps(answer, ensure_ascii=False, indent=2) + "\n```"
+    if style == "prose":
+        return "Sure! Here is the post you asked for:\n" + json.dumps(answer, ensure_ascii=False) + \
+            "\nLet me know if you want another angle."
+    return json.dumps(answer, ensure_ascii=False)
+
+
+def cut_at(text: str, limit) -> tuple[str, bool]:
+    """`text` cut at `limit` tokens (4 characters each); True when it was cut."""
+    if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 and len(text) > limit * CHARS_PER_TOKEN:
+        return text[:limit * CHARS_PER_TOKEN], True
+    return text, False
+
+
+def _error(message: str, type_: str, code=None, param=None) -> dict:
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
 def _has_word(text: str, word: str) -> bool:
@@ -106,8 +164,20 @@ class FakeOpenAI:
                  judge: Callable[[dict], dict | str] | None = None,
                  flag_words: dict[str, list[str]] | None = None,
                  dimensions: int = 64, hang_seconds: float = 5.0,
-                 fault_schedule: Callable[[str, dict], str | None] | None = None):
+                 fault_schedule: Callable[[str, dict], str | None] | None = None,
+                 responses_api: bool = True, chat_formats: tuple[str, ...] = CHAT_FORMATS,
+                 format_refusal: int = 400, chat_style: str = "plain", refuse_max_tokens: bool = False,
+                 models: set[str] | None = None, api_key: str | None = None):
+        if not set(chat_formats) <= set(CHAT_FORMATS) or chat_style not in CHAT_STYLES:
+            raise ValueError(f"chat_formats among {CHAT_FORMATS}, chat_style one of {CHAT_STYLES}")
         self.reply = reply
+        self.responses_api = responses_api
+        self.chat_formats = tuple(chat_formats)
+        self.format_refusal = format_refusal
+        self.chat_style = chat_style
+        self.refuse_max_tokens = refuse_max_tokens
+        self.models = set(models) if models is not None else None
+        self.api_key = api_key
         self.judge = judge
         self.flag_words = dict(flag_words or {})
         self.dimensions = dimensions
@@ -135,7 +205,7 @@ class FakeOpenAI:
                 self._faults.pop(endpoint, None)
 
     def calls(self, endpoint: str) -> int:
-        return sum(1 for r in self.requests if r["path"].rstrip("/").endswith("/" + endpoint))
+        return sum(1 for r in self.requests if r["path"].rstrip("/") == PATHS[endpoint])
 
     def _fault(self, endpoint: str, body: dict | None = None) -> str | None:
         with self._lock:
@@ -154,16 +224,73 @@ class FakeOpenAI:
                 del self._faults[endpoint]
             return mode
 
+    def _refusal(self, endpoint: str, body: dict, auth: str) -> tuple[int, dict] | None:
+        """What a server says before it looks at the request: a wrong key, a missing API or model."""
+        if self.api_key is not None and auth != f"Bearer {self.api_key}":
+            sent = auth.removeprefix("Bearer ")
+            shown = f"{sent[:3]}***{sent[-4:]}" if len(sent) > 8 else "***"
+            return 401, _error(f"Incorrect API key provided: {shown}. You can find your API key in your "
+                               "account settings.", "invalid_request_error", code="invalid_api_key")
+        if endpoint == "responses" and not self.responses_api:
+            return 404, {"error": {"code": 404, "message": "File Not Found", "type": "not_found_error"}}
+        model = body.get("model")
+        if endpoint in ("responses", "chat") and self.models is not None and model not in self.models:
+            if endpoint == "responses":
+                return 404, _error(f"The model `{model}` does not exist or you do not have access to it.",
+                                   "invalid_request_error", code="model_not_found")
+            return 404, _error(f'model "{model}" not found, try pulling it first', "api_error")
+        return None
+
+    def _handler(self, is_judge: bool):
+        return self.judge if is_judge and self.judge is not None else self.reply
+
+    def _chat(self, body: dict, number: int, fault: str | None) -> tuple[int, dict]:
+        response_format = body.get("response_format") or {}
+        kind = response_format.get("type") or "text"
+        if kind not in self.chat_formats:
+            server_side = self.format_refusal >= 500
+            return self.format_refusal, _error(
+                f"response_format type '{kind}' is not supported" if not server_side
+                else "Internal server error while compiling the grammar", "server_error" if server_side
+                else "invalid_request_error", param=None if server_side else "response_format")
+        if self.refuse_max_tokens and "max_tokens" in body:
+            return 400, _error("Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+                               "'max_completion_tokens' instead.", "invalid_request_error",
+                               code="unsupported_parameter", param="max_tokens")
+        messages = body.get("messages") or []
+        said = {role: "\n".join(str(m.get("content") or "") for m in messages if m.get("role") in roles)
+                for role, roles in (("system", ("system", "developer")), ("user", ("user",)))}
+        name = (response_format.get("json_schema") or {}).get("name")
+        is_judge = name == JUDGE_FORMAT or (name is None and f"JSON Schema {JUDGE_FORMAT}" in said["system"])
+        handler = self._handler(is_judge)
+        if handler is None:
+            return 404, _error("no reply configured", "invalid_request_error")
+        if fault == "malformed":
+            text = MALFORMED_TEXT
+        else:
+            answer = handler({**body, "instructions": said["system"], "input": said["user"]})
+            text = answer if isinstance(answer, str) else render(answer, self.chat_style)
+        text, cut = cut_at(text, body.get("max_completion_tokens") or body.get("max_tokens"))
+        return 200, chat_payload(body, text, number, "length" if cut else "stop")
+
     def _answer(self, endpoint: str, body: dict, number: int, fault: str | None) -> tuple[int, dict | str]:
+        if endpoint == "chat":
+            return self._chat(body, number, fault)
         if endpoint == "responses":
             fmt = ((body.get("text") or {}).get("format") or {}).get("name")
-            handler = self.judge if fmt == JUDGE_FORMAT and self.judge is not None else self.reply
+            handler = self._handler(fmt == JUDGE_FORMAT)
             if handler is None:
                 return 404, {"error": {"message": "no reply configured", "type": "invalid_request_error"}}
             if fault == "malformed":
-                return 200, response_payload(body, "I would rate this draft fairly highly.", number)
+                return 200, response_payload(body, MALFORMED_TEXT, number)
             answer = handler(body)
-            return 200, response_payload(body, answer if isinstance(answer, str) else json.dumps(answer), number)
+            text, cut = cut_at(answer if isinstance(answer, str) else json.dumps(answer),
+                               body.get("max_output_tokens"))
+            payload = response_payload(body, text, number)
+            if cut:
+                payload.update(status="incomplete", incomplete_details={"reason": "max_output_tokens"})
+                payload["output"][0]["status"] = "incomplete"
+            return 200, payload
         raw = body.get("input")
         texts = [raw] if isinstance(raw, str) else list(raw or [])
         if endpoint == "moderations":
@@ -189,13 +316,17 @@ class FakeOpenAI:
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                auth = self.headers.get("Authorization", "")
                 with fake._lock:
-                    fake.requests.append({"path": self.path, "body": body,
-                                          "auth": self.headers.get("Authorization", "")})
+                    fake.requests.append({"path": self.path, "body": body, "auth": auth})
                     number = len(fake.requests)
-                endpoint = self.path.rstrip("/").rsplit("/", 1)[-1]
-                if self.path.rstrip("/") not in {f"/v1/{e}" for e in ENDPOINTS}:
-                    self._send(endpoint, 404, {"error": {"message": "not found", "type": "invalid_request_error"}})
+                endpoint = ENDPOINT_OF_PATH.get(self.path.rstrip("/"))
+                if endpoint is None:
+                    self._send(self.path, 404, {"error": {"message": "not found", "type": "invalid_request_error"}})
+                    return
+                refusal = fake._refusal(endpoint, body, auth)
+                if refusal is not None:
+                    self._send(endpoint, *refusal)
                     return
                 fault = fake._fault(endpoint, body)
                 if fault == "timeout":

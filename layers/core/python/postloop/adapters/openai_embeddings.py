@@ -1,4 +1,7 @@
-"""The embedder backed by OpenAI's embeddings endpoint, for the embeddings novelty method.
+"""The embedder backed by an OpenAI-compatible embeddings endpoint, for the embeddings novelty method.
+
+The model is a setting (POSTLOOP_OPENAI_EMBEDDING_MODEL; vLLM, Ollama and llama.cpp serve
+embedding models under their own names).
 
 One call embeds a whole batch (the account's recent posts and a plan's drafts).
 The answer is checked (one finite, non-zero vector per text, all of one length)
@@ -35,7 +38,13 @@ class OpenAIEmbedder:
         if not texts:
             return Embeddings(vectors=())
         # The SDK asks for base64 and decodes it to floats itself (smaller answers than JSON floats).
-        response = self._client.embeddings.create(model=self.model, input=texts)
+        try:
+            response = self._client.embeddings.create(model=self.model, input=texts)
+        except Exception as err:
+            if getattr(err, "status_code", None) == 404:
+                raise EmbeddingError(f"404: the server has no embeddings endpoint or no model {self.model!r} "
+                                     "(POSTLOOP_OPENAI_EMBEDDING_MODEL)") from None
+            raise
         cost = self._cost(response)
         data = sorted(getattr(response, "data", None) or [], key=lambda e: getattr(e, "index", -1))
         if len(data) != len(texts) or [getattr(e, "index", None) for e in data] != list(range(len(texts))):

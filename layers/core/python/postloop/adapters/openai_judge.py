@@ -1,44 +1,49 @@
-"""The quality judge backed by OpenAI's Responses API with strict structured output.
+"""The quality judge backed by an OpenAI-compatible model, through the Responses API or Chat Completions.
 
-The model answers {"score": 0..1, "reasons": [...]}. The range is stated in the
-schema's description and checked here rather than with `minimum`/`maximum`, which
-not every model's strict mode accepts. Any unusable answer raises; the core then
-keeps the rule-based quality score and records that the judge was unavailable.
+The model answers {"score": 0..1, "reasons": [...]}, asked for and validated by
+`openai_structured`. The range is stated in the schema's description and checked here rather
+than with `minimum`/`maximum`, which not every model's strict mode accepts; an answer out of
+range is asked for again, a bounded number of times. Any failure raises `JudgeError`; the core
+then keeps the rule-based quality score and records that the judge was unavailable, and why.
 """
 from __future__ import annotations
 
-import json
 import math
 
-from postloop.adapters.openai_writer import PRICES
+from pydantic import BaseModel, ConfigDict, Field
+
+from postloop.adapters.openai_structured import StructuredClient, StructuredError
+from postloop.adapters.openai_writer import token_cost
 from postloop.core.ports import CheckError, Judgement, JudgeRequest
 
 FORMAT_NAME = "post_judgement"
-JUDGE_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "score": {"type": "number", "description": "overall quality from 0 (worthless) to 1 (excellent)"},
-        "reasons": {"type": "array", "items": {"type": "string"},
-                    "description": "at most three short reasons for the score"},
-    },
-    "required": ["score", "reasons"],
-    "additionalProperties": False,
-}
 MAX_REASONS = 3
 MAX_REASON_CHARS = 300
 
 
+class JudgementAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, title=FORMAT_NAME)
+    score: float = Field(description="overall quality from 0 (worthless) to 1 (excellent)")
+    reasons: list[str] = Field(description="at most three short reasons for the score")
+
+
+JUDGE_SCHEMA = JudgementAnswer.model_json_schema()
+
+
 class JudgeError(CheckError):
-    """The judge's answer is not a usable score."""
+    """The judge's answer is not a usable score, or the server refused the request."""
 
 
 class OpenAIJudge:
     def __init__(self, api_key: str, model: str, *, base_url: str | None = None, timeout: float = 15.0,
-                 max_retries: int = 2, client=None):
+                 max_retries: int = 2, client=None, api: str = "responses", max_output_tokens: int = 800,
+                 malformed_retries: int = 2):
         if client is None:
             from openai import OpenAI
             client = OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
-        self._client = client
+        self._structured = StructuredClient(client, api=api, max_output_tokens=max_output_tokens,
+                                            malformed_retries=malformed_retries,
+                                            model_setting="POSTLOOP_OPENAI_JUDGE_MODEL")
         self.model = model
 
     def judge(self, request: JudgeRequest) -> Judgement:
@@ -51,31 +56,18 @@ class OpenAIJudge:
         )
         draft = "\n\n".join(f"[{i}/{len(request.parts)}] {part}" if len(request.parts) > 1 else part
                             for i, part in enumerate(request.parts, start=1))
-        response = self._client.responses.create(
-            model=self.model,
-            instructions=instructions,
-            input=draft,
-            max_output_tokens=300,
-            text={"format": {"type": "json_schema", "name": FORMAT_NAME, "schema": JUDGE_SCHEMA, "strict": True}},
-        )
-        cost = self._cost(response)
         try:
-            data = json.loads(response.output_text)
-            score, reasons = data["score"], data["reasons"]
-        except (ValueError, KeyError, TypeError):
-            raise JudgeError("the judge's answer is not the requested JSON", cost_usd=cost) from None
-        if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score) \
-                or not 0 <= score <= 1:
-            raise JudgeError(f"the judge's score {score!r} is not a number in [0, 1]", cost_usd=cost)
-        if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
-            raise JudgeError("the judge's reasons are not a list of text", cost_usd=cost)
+            answer = self._structured.ask(model=self.model, name=FORMAT_NAME, shape=JudgementAnswer,
+                                          instructions=instructions, prompt=draft, check=_in_range)
+        except StructuredError as err:
+            raise JudgeError(str(err), cost_usd=token_cost(self.model, err.input_tokens, err.output_tokens)) from None
+        value = answer.value
         # Bounded: the reasons are stored on the decision, whose item has a size limit.
-        return Judgement(score=float(score), reasons=tuple(r.strip()[:MAX_REASON_CHARS] for r in reasons[:MAX_REASONS]),
-                         cost_usd=cost)
+        return Judgement(score=float(value.score),
+                         reasons=tuple(r.strip()[:MAX_REASON_CHARS] for r in value.reasons[:MAX_REASONS]),
+                         cost_usd=token_cost(self.model, answer.input_tokens, answer.output_tokens))
 
-    def _cost(self, response) -> float:
-        usage = getattr(response, "usage", None)
-        if usage is None:
-            return 0.0
-        price_in, price_out = PRICES.get(self.model, min(PRICES.values()))
-        return (usage.input_tokens * price_in + usage.output_tokens * price_out) / 1e6
+
+def _in_range(answer: JudgementAnswer) -> None:
+    if not math.isfinite(answer.score) or not 0 <= answer.score <= 1:
+        raise ValueError(f"the judge's score {answer.score!r} is not a number in [0, 1]")

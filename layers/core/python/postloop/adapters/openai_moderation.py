@@ -1,5 +1,8 @@
 """The moderator backed by OpenAI's moderation endpoint (free of charge at OpenAI).
 
+The model is a setting (POSTLOOP_OPENAI_MODERATION_MODEL). A server without the endpoint
+answers 404, which raises like any other failure: the draft is blocked (fail closed).
+
 All drafts of a plan go in one call; the answer is checked before it is believed
 (one result per draft, a real yes/no `flagged`, scores in [0, 1]), and anything
 else raises, which the core turns into a blocked draft: moderation fails closed.
@@ -32,7 +35,14 @@ class OpenAIModerator:
         texts = list(texts)
         if not texts:
             return []
-        response = self._client.moderations.create(model=self.model, input=texts)
+        try:
+            response = self._client.moderations.create(model=self.model, input=texts)
+        except Exception as err:
+            if getattr(err, "status_code", None) == 404:
+                # Most OpenAI-compatible servers (vLLM, Ollama, llama.cpp, Bedrock) have no moderation endpoint.
+                raise ModerationError(f"404: the server has no moderation endpoint or no model {self.model!r} "
+                                      "(POSTLOOP_OPENAI_MODERATION_MODEL)") from None
+            raise
         # The SDK builds its objects without validating them, so read the answer as data and check it.
         data = response.to_dict(warnings=False) if hasattr(response, "to_dict") else response
         results = data.get("results") if isinstance(data, dict) else None

@@ -1,48 +1,67 @@
-"""The writer backed by OpenAI's Responses API with strict structured output.
+"""The writer backed by an OpenAI-compatible model, through the Responses API or Chat Completions.
 
-The model returns {"topic", "parts"}; every part is checked against X's length
-rule and repaired or dropped, so nothing that X would refuse reaches a plan.
+The model returns {"topic", "parts"}, asked for and checked by `openai_structured` (strict
+structured output where the server has it, JSON mode or the prompt where it does not); every
+part is checked against X's length rule and repaired or dropped, so nothing that X would refuse
+reaches a plan. An answer with no usable part is asked for again, a bounded number of times.
+
+Errors: a refused request (no such endpoint or model, a bad key) raises `WriterError` for the
+whole plan; an answer still unusable after the retries raises `WriterError` for this draft only;
+both are `WriterFailed`, which plan records as a failed decision. Timeouts, rate limits and 5xx
+pass through: the workflow retries the plan later.
 """
 from __future__ import annotations
 
-import json
+from pydantic import BaseModel, ConfigDict, Field
 
+from postloop.adapters.openai_structured import AnswerUnusable, RequestRefused, StructuredClient
 from postloop.core import text_rules
-from postloop.core.ports import Draft, WriteRequest
+from postloop.core.ports import Draft, WriteRequest, WriterFailed
 
-DRAFT_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "topic": {"type": "string", "description": "what the post is about, in a few words"},
-        "parts": {
-            "type": "array",
-            "items": {"type": "string"},
-            "description": "the post, or a thread's posts in order; each at most 280 characters",
-        },
-    },
-    "required": ["topic", "parts"],
-    "additionalProperties": False,
-}
+FORMAT_NAME = "post_draft"
+
+
+class DraftAnswer(BaseModel):
+    """The answer's shape; its JSON Schema is what the server is asked to follow."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, title=FORMAT_NAME)
+    topic: str = Field(description="what the post is about, in a few words")
+    parts: list[str] = Field(description="the post, or a thread's posts in order; each at most 280 characters")
+
+
+DRAFT_SCHEMA = DraftAnswer.model_json_schema()
 
 # USD per million tokens (input, output); the model is configuration, so unknown
 # models fall back to the cheapest current price and the spend is marked as an estimate.
 PRICES = {"gpt-5.4-nano": (0.20, 1.25), "gpt-5.6-luna": (0.20, 1.20)}
 
 
-class WriterError(RuntimeError):
-    """The model's answer could not be turned into a post."""
+def token_cost(model: str, input_tokens: int, output_tokens: int) -> float:
+    price_in, price_out = PRICES.get(model, min(PRICES.values()))
+    return (input_tokens * price_in + output_tokens * price_out) / 1e6
+
+
+class WriterError(WriterFailed):
+    """The model's answer could not be turned into a post, or the server refused the request."""
 
 
 class OpenAIWriter:
     generator = "openai"
 
     def __init__(self, api_key: str, model: str, *, base_url: str | None = None, timeout: float = 20.0,
-                 max_retries: int = 2, client=None):
+                 max_retries: int = 2, client=None, api: str = "responses", max_output_tokens: int = 800,
+                 malformed_retries: int = 2):
         if client is None:
             from openai import OpenAI
             client = OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
-        self._client = client
+        self._structured = StructuredClient(client, api=api, max_output_tokens=max_output_tokens,
+                                            malformed_retries=malformed_retries,
+                                            model_setting="POSTLOOP_OPENAI_MODEL")
         self.model = model
+
+    @property
+    def api(self) -> str:
+        return self._structured.api
 
     def write(self, request: WriteRequest) -> Draft:
         shape = ("a thread of 3 to 5 posts, each able to stand on its own" if request.thread
@@ -54,33 +73,27 @@ class OpenAIWriter:
         )
         topics = ", ".join(request.topics) or request.niche
         prompt = f"Content type: {request.content_type}. {request.prompt}\nPick one topic from: {topics}."
-        response = self._client.responses.create(
-            model=self.model,
-            instructions=instructions,
-            input=prompt,
-            max_output_tokens=800,
-            text={"format": {"type": "json_schema", "name": "post_draft", "schema": DRAFT_SCHEMA, "strict": True}},
-        )
-        try:
-            data = json.loads(response.output_text)
-            raw_parts = data["parts"]
-            topic = str(data["topic"])
-        except (ValueError, KeyError, TypeError):
-            raise WriterError("the model's answer is not the requested JSON") from None
-        if not isinstance(raw_parts, list) or not raw_parts:
-            raise WriterError("the model returned no post")
-        parts = []
-        for raw in raw_parts if request.thread else raw_parts[:1]:
-            fixed = text_rules.repair(str(raw))
-            if fixed:
-                parts.append(fixed)
-        if not parts:
-            raise WriterError("no part of the model's answer fits X's length rule")
-        return Draft(parts=tuple(parts), topic=topic, generator=self.generator, cost_usd=self._cost(response))
+        fitted: list[tuple[str, ...]] = []
 
-    def _cost(self, response) -> float:
-        usage = getattr(response, "usage", None)
-        if usage is None:
-            return 0.0
-        price_in, price_out = PRICES.get(self.model, min(PRICES.values()))
-        return (usage.input_tokens * price_in + usage.output_tokens * price_out) / 1e6
+        def check(answer: DraftAnswer) -> None:
+            if not answer.parts:
+                raise ValueError("the model returned no post")
+            parts = tuple(p for p in (text_rules.repair(raw) for raw in
+                                      (answer.parts if request.thread else answer.parts[:1])) if p)
+            if not parts:
+                raise ValueError("no part of the model's answer fits X's length rule")
+            fitted.append(parts)
+
+        try:
+            answer = self._structured.ask(model=self.model, name=FORMAT_NAME, shape=DraftAnswer,
+                                          instructions=instructions, prompt=prompt, check=check)
+        except RequestRefused as err:
+            raise WriterError(str(err), cost_usd=self._cost(err.input_tokens, err.output_tokens)) from None
+        except AnswerUnusable as err:
+            raise WriterError(str(err), cost_usd=self._cost(err.input_tokens, err.output_tokens),
+                              this_draft_only=True) from None
+        return Draft(parts=fitted[-1], topic=answer.value.topic, generator=self.generator,
+                     cost_usd=self._cost(answer.input_tokens, answer.output_tokens))
+
+    def _cost(self, input_tokens: int, output_tokens: int) -> float:
+        return token_cost(self.model, input_tokens, output_tokens)

@@ -29,6 +29,7 @@ from postloop.core.ports import (
     OutcomeStore,
     WriteRequest,
     Writer,
+    WriterFailed,
 )
 from postloop.core.predictor import engagement_vector, predict
 from postloop.core.quality import QualityReport, blend_with_judge, score_quality
@@ -241,13 +242,29 @@ def plan(config: AccountConfig, scheduled_time: datetime, deps: PlanDeps) -> Dec
     # X refuses a part that repeats a live post word for word, even inside a
     # thread that is new as a whole: such drafts are rejected before they cost a post.
     recent_parts = {_normal(part) for d in history for part in d.parts}
-    drafts = [
-        deps.writer.write(WriteRequest(
-            content_type=ct.name, prompt=ct.prompt, persona=config.persona, niche=config.niche,
-            topics=config.topics, thread=ct.thread, seed=_seed(decision_id, f"draft{i}") % (2**32),
-        ))
-        for i in range(config.max_candidates)
-    ]
+    drafts, writer_failures, failed_usd = [], [], 0.0
+    for i in range(config.max_candidates):
+        try:
+            drafts.append(deps.writer.write(WriteRequest(
+                content_type=ct.name, prompt=ct.prompt, persona=config.persona, niche=config.niche,
+                topics=config.topics, thread=ct.thread, seed=_seed(decision_id, f"draft{i}") % (2**32),
+            )))
+        except WriterFailed as err:   # permanent: retrying the slot later would fail the same way
+            writer_failures.append(str(err))
+            failed_usd += err.cost_usd
+            if not err.this_draft_only:
+                break
+    if not drafts:
+        failed = Decision(account_id=config.account_id, decision_id=decision_id, planned_at=now,
+                          status=Status.FAILED, status_reason=f"writer: {writer_failures[-1]}"[:1000],
+                          content_type=content_type, hour=hour, type_propensity=type_p, hour_propensity=hour_p,
+                          policy=deps.chooser.name if deps.chooser is not None else config.policy,
+                          spend={"openai_usd": round(failed_usd, 6)}, updated_at=now)
+        try:
+            deps.decisions.put_new(failed)
+        except AlreadyExists:
+            return deps.decisions.get(config.account_id, decision_id)
+        return failed
     checks = ContentChecks(config, deps, drafts, ct)
     checks.safety()
     novelty = checks.novelty(recent)
@@ -306,6 +323,10 @@ def plan(config: AccountConfig, scheduled_time: datetime, deps: PlanDeps) -> Dec
         updated_at=now,
         spend={"openai_usd": checks.openai_usd()},
     )
+    if writer_failures:
+        # Drafts the writer could not produce (their answers stayed unusable); their cost is in the spend.
+        f.checks["writer"] = {"failed_drafts": writer_failures}
+        decision.spend["openai_usd"] = round(decision.spend["openai_usd"] + failed_usd, 6)
     if checks.uses_openai_checks:
         # Which OpenAI calls this plan made and what each kind cost; moderation is free but counted.
         f.checks["openai"] = {"calls": dict(checks.calls), "usd": checks.usd_by_kind()}

@@ -91,6 +91,22 @@ class Writer(Protocol):
     def write(self, request: WriteRequest) -> Draft: ...
 
 
+class WriterFailed(RuntimeError):
+    """Writing failed in a way that trying the slot again later will not mend: the server refused the
+    request (a 4xx: no such endpoint or model, a bad key, a bad parameter) or the answer was still
+    unusable after the writer's bounded retries. Plan records the decision as `failed` with this
+    message instead of asking the workflow to retry.
+
+    `this_draft_only`: the failure is about this one answer, not the configuration, so plan goes on
+    with the other drafts. `cost_usd`: what the failed attempts still cost.
+    """
+
+    def __init__(self, message: str, *, cost_usd: float = 0.0, this_draft_only: bool = False):
+        super().__init__(message)
+        self.cost_usd = cost_usd
+        self.this_draft_only = this_draft_only
+
+
 class CheckError(RuntimeError):
     """A content check's service answered something unusable (a wrong count, a score out of range).
 

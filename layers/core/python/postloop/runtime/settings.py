@@ -56,6 +56,33 @@ def _redis_url(env) -> str | None:
     return url
 
 
+OPENAI_APIS = ("responses", "chat")
+
+
+def _choice(env, name, choices) -> str:
+    value = _get(env, name, choices[0]).strip().lower()
+    if value not in choices:
+        raise SettingsError(f"environment variable {name} must be one of {', '.join(choices)}, "
+                            f"got {env.get(name)!r}")
+    return value
+
+
+def _bounded(env, name, default, low: int, high: int) -> int:
+    value = _int(env, name, default)
+    if not low <= value <= high:
+        raise SettingsError(f"environment variable {name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _base_url(env) -> str | None:
+    """OPENAI_BASE_URL (the SDK's own name for it): the server's API root, e.g. http://localhost:11434/v1."""
+    url = (env.get("OPENAI_BASE_URL") or "").strip() or None
+    if url is not None and not url.startswith(("https://", "http://")):
+        raise SettingsError("environment variable OPENAI_BASE_URL must be an http:// or https:// URL "
+                            "(the API root, usually ending in /v1)")
+    return url
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything any handler may need; each handler checks the parts it uses."""
@@ -74,6 +101,18 @@ class Settings:
     approval_topic_arn: str | None = None
     openai_timeout: float = 20.0
     openai_max_retries: int = 2
+    # Any OpenAI-compatible server (README, "Using another LLM"): which API the writer and the
+    # judge use, and the model of each job.
+    openai_api: str = "responses"
+    openai_judge_model: str | None = None      # None: the writer's model
+    openai_embedding_model: str = "text-embedding-3-small"
+    openai_moderation_model: str = "omni-moderation-latest"
+    openai_max_output_tokens: int = 800
+    openai_malformed_retries: int = 2
+
+    @property
+    def judge_model(self) -> str:
+        return self.openai_judge_model or self.openai_model
 
     def require(self, *names: str) -> "Settings":
         env_names = {
@@ -104,10 +143,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         x_secret_id=env.get("POSTLOOP_X_SECRET_ID") or None,
         openai_secret_id=env.get("POSTLOOP_OPENAI_SECRET_ID") or None,
         openai_model=_get(env, "POSTLOOP_OPENAI_MODEL", "gpt-5.4-nano"),
-        openai_base_url=env.get("OPENAI_BASE_URL") or None,
+        openai_base_url=_base_url(env),
         x_timeout=_float(env, "POSTLOOP_X_TIMEOUT_SECONDS", "10"),
         approval_topic_arn=env.get("POSTLOOP_APPROVAL_TOPIC_ARN") or None,
         # Short by default: the SDK's own default timeout is 10 minutes, longer than a Lambda may run.
         openai_timeout=_float(env, "POSTLOOP_OPENAI_TIMEOUT_SECONDS", "20"),
         openai_max_retries=_int(env, "POSTLOOP_OPENAI_MAX_RETRIES", "2"),
+        openai_api=_choice(env, "POSTLOOP_OPENAI_API", OPENAI_APIS),
+        openai_judge_model=env.get("POSTLOOP_OPENAI_JUDGE_MODEL") or None,
+        openai_embedding_model=_get(env, "POSTLOOP_OPENAI_EMBEDDING_MODEL", "text-embedding-3-small"),
+        openai_moderation_model=_get(env, "POSTLOOP_OPENAI_MODERATION_MODEL", "omni-moderation-latest"),
+        openai_max_output_tokens=_bounded(env, "POSTLOOP_OPENAI_MAX_OUTPUT_TOKENS", "800", 64, 32768),
+        # Each retry is a whole answer more per draft: bounded so a plan ends inside its Lambda timeout.
+        openai_malformed_retries=_bounded(env, "POSTLOOP_OPENAI_MALFORMED_RETRIES", "2", 0, 5),
     )

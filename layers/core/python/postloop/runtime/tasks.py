@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from postloop.core.approval import ApprovalDeps, answer_approval, cycle_output, request_approval
 from postloop.core.events import parse_approval, parse_post, parse_scheduled, parse_scrape
 from postloop.core.post import PostDeps, RetryLater, post
+from postloop.core.ports import WriterFailed
 from postloop.core.scrape import ScrapeDeps, scrape
 
 
@@ -54,9 +55,19 @@ def retry_when_throttled(task):
     return run
 
 
+# HTTP statuses that mean "not now" (a timeout, a conflict, a rate limit); any other 4xx is a refusal.
+HTTP_TRANSIENT_4XX = frozenset({408, 409, 429})
+
+
 class RetryableWriter:
-    """The account's writer, whose failures (a timeout, a rate limit, an answer that is not the
-    requested JSON) make plan RetryLater: plan stores nothing before every draft is written."""
+    """The account's writer, whose temporary failures (a timeout, a rate limit, a 5xx, a lost
+    connection) make plan RetryLater: plan stores nothing before every draft is written.
+
+    A permanent failure is not retried: `WriterFailed` (the writer's own verdict: a refused
+    request, an answer still malformed after its bounded retries) passes through, and any other
+    error carrying a 4xx status that is not "not now" becomes one. Plan records it as a failed
+    decision with the reason.
+    """
 
     def __init__(self, inner):
         self._inner = inner
@@ -67,11 +78,15 @@ class RetryableWriter:
     def write(self, request):
         try:
             return self._inner.write(request)
+        except WriterFailed:
+            raise
         except Exception as err:
             # The type and HTTP status only: a provider's message can quote part of the API key.
             status = getattr(err, "status_code", None)
-            raise RetryLater(f"writer unavailable: {type(err).__name__}"
-                             + (f" ({status})" if status else "")) from None
+            said = f"{type(err).__name__}" + (f" ({status})" if status else "")
+            if isinstance(status, int) and 400 <= status < 500 and status not in HTTP_TRANSIENT_4XX:
+                raise WriterFailed(f"{said}: the request was refused; trying again will not help") from None
+            raise RetryLater(f"writer unavailable: {said}") from None
 
 
 def _x(w, account_id: str):

@@ -150,7 +150,10 @@ class Wiring:
     def writer(self):
         if self.settings.openai_secret_id:
             from postloop.adapters.openai_writer import OpenAIWriter
-            return OpenAIWriter(api_key="", model=self.settings.openai_model, client=self.openai_client)
+            s = self.settings
+            return OpenAIWriter(api_key="", model=s.openai_model, client=self.openai_client, api=s.openai_api,
+                                max_output_tokens=s.openai_max_output_tokens,
+                                malformed_retries=s.openai_malformed_retries)
         from postloop.core.offline_writer import OfflineWriter
         return OfflineWriter()
 
@@ -175,21 +178,23 @@ class Wiring:
         if not self.settings.openai_secret_id:
             return None
         from postloop.adapters.openai_moderation import OpenAIModerator
-        return OpenAIModerator("", client=self.openai_client)
+        return OpenAIModerator("", model=self.settings.openai_moderation_model, client=self.openai_client)
 
     @cached_property
     def judge(self):
         if not self.settings.openai_secret_id:
             return None
         from postloop.adapters.openai_judge import OpenAIJudge
-        return OpenAIJudge("", self.settings.openai_model, client=self.openai_client)
+        s = self.settings
+        return OpenAIJudge("", s.judge_model, client=self.openai_client, api=s.openai_api,
+                           max_output_tokens=s.openai_max_output_tokens, malformed_retries=s.openai_malformed_retries)
 
     @cached_property
     def embedder(self):
         if not self.settings.openai_secret_id:
             return None
         from postloop.adapters.openai_embeddings import OpenAIEmbedder
-        return OpenAIEmbedder("", client=self.openai_client)
+        return OpenAIEmbedder("", model=self.settings.openai_embedding_model, client=self.openai_client)
 
 
 # Short timeouts and one quick retry: a slow cache must cost less than reading DynamoDB.
