@@ -77,7 +77,10 @@ SPECS: dict[str, FunctionSpec] = {
         # A thread of up to 5 parts, the follower read and a reconciliation, 10 s per X call.
         memory_mb=256, timeout_seconds=120,
         tables=(
-            TableAccess("content_metadata", ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem")),
+            # The decision (get, claim, save); its recent posts on X, by posted_at, when post reconciles
+            # a claim or a crash (postloop.core.post via decisions.posted_between).
+            TableAccess("content_metadata", ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"),
+                        {"by_posted_at": QUERY}),
             TableAccess("locks", ("dynamodb:PutItem", "dynamodb:DeleteItem")),   # the OAuth 2.0 refresh lease
         ),
         x_secret=True,

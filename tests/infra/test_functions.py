@@ -43,6 +43,7 @@ def expected_permissions(accounts: list[str], openai: bool) -> dict[str, set[tup
         | pairs({"states:SendTaskSuccess"}, "state-machine:cycle"),
         "post": base["post"]
         | pairs({"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"}, CM)
+        | pairs({"dynamodb:Query"}, f"{CM}/index/by_posted_at")   # reconciling a claim with X's recent posts
         | pairs({"dynamodb:PutItem", "dynamodb:DeleteItem"}, "table:locks")
         | pairs(X_SECRET, *x_secrets),
         "scrape": base["scrape"]

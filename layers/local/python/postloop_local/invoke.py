@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
+from postloop_local.iam import as_function
+
 FUNCTIONS = ("plan", "approve", "post", "scrape", "learn")
 REPO_ROOT = Path(__file__).resolve().parents[4]
 FUNCTIONS_DIR = REPO_ROOT / "functions"
@@ -49,4 +51,12 @@ def load_handler(function: str):
 
 
 def invoke(function: str, event: dict):
-    return load_handler(function)(event, LambdaContext(function_name=function))
+    # Its AWS calls are signed with its own role when IAM is enforced (postloop_local/iam.py).
+    with as_function(function):
+        return load_handler(function)(event, LambdaContext(function_name=function))
+
+
+def run_as(function: str, task, *args, **kwargs):
+    """Run `task` (e.g. one of postloop.runtime.tasks.TASKS) with `function`'s role."""
+    with as_function(function):
+        return task(*args, **kwargs)
