@@ -180,13 +180,59 @@ def _catch(task_state: str, knows_decision: bool) -> list[dict]:
              "Next": failed_name(task_state) if knows_decision else FAIL}]
 
 
-def _name_the_failure(label: str) -> dict:
+def _name_the_failure(label: str, nxt: str = RECORD_FAILURE) -> dict:
     """Note which step failed, for the decision's status_reason ("post failed: RetryLater")."""
-    return {"Type": "Pass", "Result": label, "ResultPath": "$.failed_step", "Next": RECORD_FAILURE}
+    return {"Type": "Pass", "Result": label, "ResultPath": "$.failed_step", "Next": nxt}
 
 
 def _failure_states(task_state: str, label: str, knows_decision: bool) -> dict[str, dict]:
     return {failed_name(task_state): _name_the_failure(label)} if knows_decision else {}
+
+
+def reconcile_wait_name(task_state: str) -> str:
+    return f"{task_state} failed: wait past the claim lease"
+
+
+def reconcile_name(task_state: str) -> str:
+    return f"{task_state} reconcile"
+
+
+def reconciled_name(task_state: str) -> str:
+    return f"{task_state} reconciled?"
+
+
+def _reconcile_states(task_state: str, step: Task, nxt: str | None) -> dict[str, dict]:
+    """A task's attempts are spent: wait past the claim lease, invoke it once more in its
+    reconcile-only mode, and go on with the cycle if that finds the work done; else record the
+    failure (with the original error, kept in $.error)."""
+    spec = step.reconcile_first
+    if nxt is None:
+        raise ValueError("a task that reconciles before failing cannot be the cycle's last step")
+    name = reconcile_name(task_state)
+    payload = {**_inputs(step.inputs), **spec.extras, "now.$": "$$.State.EnteredTime", "error.$": "$.error.Error"}
+    task = {
+        "Type": "Task",
+        "Comment": "Publishes nothing: records the decision posted if X holds it, else failed.",
+        "Resource": LAMBDA_INVOKE,
+        "Parameters": {"FunctionName": f"${{{function_placeholder(step.function)}}}", "Payload": payload},
+        "ResultSelector": {"value.$": "$.Payload"},
+        "ResultPath": "$.result",
+        "Retry": ([retrier(spec.retry)] if spec.retry else []) + [LAMBDA_SERVICE_RETRY],
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.reconcile_error", "Next": RECORD_FAILURE}],
+        "Next": reconciled_name(task_state),
+    }
+    # The Choice reads the task's output where it landed: folding it first would drop $.error and
+    # $.failed_step, which the failure record and the Fail state read.
+    choice = {"Type": "Choice", "Choices": [{**_is(spec.field, spec.value, "$.result.value"),
+                                              "Next": result_name(name)}],
+              "Default": RECORD_FAILURE}
+    return {
+        failed_name(task_state): _name_the_failure(step.function, reconcile_wait_name(task_state)),
+        reconcile_wait_name(task_state): {"Type": "Wait", "Seconds": spec.wait_seconds, "Next": name},
+        name: task,
+        reconciled_name(task_state): choice,
+        result_name(name): _keep_result(nxt),
+    }
 
 
 def _keep_result(nxt: str | None) -> dict:
@@ -209,10 +255,10 @@ def _link(state: dict, nxt: str | None) -> dict:
     return state
 
 
-def _is(field: str, value: str) -> dict:
+def _is(field: str, value: str, where: str = "$.last") -> dict:
     # IsPresent first: a Choice on a missing field is a runtime error, and the
     # cycle treats a missing field as "not this value".
-    path = f"$.last.{field}"
+    path = f"{where}.{field}"
     if not isinstance(value, str):
         raise TypeError(f"workflow choices compare strings; {field} == {value!r} is not one")
     return {"And": [{"Variable": path, "IsPresent": True}, {"Variable": path, "StringEquals": value}]}
@@ -236,8 +282,12 @@ def _step_states(index: int, step, nxt: str | None) -> dict[str, dict]:
             "Catch": _catch(name, DECISION_FIELD in step.inputs),
             "Next": result_name(name),
         }
-        return {name: task, result_name(name): _keep_result(nxt),
-                **_failure_states(name, step.function, DECISION_FIELD in step.inputs)}
+        knows = DECISION_FIELD in step.inputs
+        if step.reconcile_first is not None:
+            if not knows:
+                raise ValueError(f"{step.function} reconciles before failing but is not given the decision id")
+            return {name: task, result_name(name): _keep_result(nxt), **_reconcile_states(name, step, nxt)}
+        return {name: task, result_name(name): _keep_result(nxt), **_failure_states(name, step.function, knows)}
     if isinstance(step, AwaitApproval):
         if nxt is None:
             raise ValueError("an approval cannot be the cycle's last step")

@@ -179,7 +179,8 @@ def _all_tasks(machines):
 
 def test_lambda_tasks_retry_as_the_workflow_says(machines):
     lambda_tasks = [(n, s) for _, n, s in _all_tasks(machines) if s["Resource"] == asl.LAMBDA_INVOKE]
-    assert len(lambda_tasks) == sum(isinstance(s, Task) for s in POST_CYCLE)
+    # Each Task, and the reconcile-only invocation of each task that reconciles before failing.
+    assert len(lambda_tasks) == sum(1 + (s.reconcile_first is not None) for s in POST_CYCLE if isinstance(s, Task))
     for name, state in lambda_tasks:
         first = state["Retry"][0]
         # From the Retry dataclass: Lambda reports the exception's class name as the error.
@@ -203,10 +204,18 @@ def test_every_task_has_a_catch_and_the_decision_is_marked_failed(machines):
             assert target == asl.FAIL  # no decision to mark yet
         elif name in (asl.RECORD_FAILURE, asl.RECORD_NO_ANSWER):
             assert target in (asl.FAIL, asl.NO_ANSWER)
+        elif name.endswith(" reconcile"):
+            # The reconcile-only attempt failing too: the failure is recorded with the task's own
+            # error, kept in $.error (its own goes elsewhere).
+            assert target == asl.RECORD_FAILURE and catches[-1]["ResultPath"] == "$.reconcile_error"
         else:
             # Named, then recorded: the reason says which step failed, as the local walker's does.
+            # A task that reconciles first goes to its wait past the claim lease in between.
             named = states[target]
-            assert named["Type"] == "Pass" and named["Next"] == asl.RECORD_FAILURE, f"{which}: {name}"
+            after = named["Next"]
+            if after.endswith("wait past the claim lease"):
+                after = states[states[after]["Next"]]["Catch"][-1]["Next"]
+            assert named["Type"] == "Pass" and after == asl.RECORD_FAILURE, f"{which}: {name}"
             function = state["Parameters"].get("FunctionName", "${StartCycle}")
             assert named["Result"] == ("start cycle" if name == asl.START_CYCLE else
                                        function.removeprefix("${").removesuffix("FunctionArn}").lower())
@@ -252,9 +261,37 @@ def test_the_approval_waits_for_a_task_token_until_its_timeout(machines):
 
 
 def test_waits_read_the_planned_time_and_count_hours(machines):
-    waits = [s for s in machines.cycle["States"].values() if s["Type"] == "Wait"]
+    waits = [s for n, s in machines.cycle["States"].items() if s["Type"] == "Wait" and "claim lease" not in n]
     assert waits[0] == {"Type": "Wait", "TimestampPath": "$.last.scheduled_for", "Next": "04 post"}
     assert [w["Seconds"] for w in waits[1:]] == [s.hours * 3600 for s in POST_CYCLE if isinstance(s, WaitHours)]
+
+
+def test_a_post_that_failed_is_reconciled_past_the_claim_lease_before_it_is_marked_failed(machines):
+    """The Catch of post: wait past the lease, one post in reconcile-only mode, then go on or record."""
+    from postloop.core.post import CLAIM_LEASE
+
+    states = machines.cycle["States"]
+    index, step = next((i, s) for i, s in enumerate(POST_CYCLE) if isinstance(s, Task) and s.function == "post")
+    name = asl.step_name(index, step)
+    named = states[states[name]["Catch"][-1]["Next"]]
+    assert named["Type"] == "Pass" and named["Result"] == "post"
+    wait = states[named["Next"]]
+    assert wait["Type"] == "Wait" and wait["Seconds"] == step.reconcile_first.wait_seconds
+    assert wait["Seconds"] > CLAIM_LEASE.total_seconds()   # no attempt can still hold the claim
+    task = states[wait["Next"]]
+    assert task["Resource"] == asl.LAMBDA_INVOKE and task["Parameters"]["FunctionName"] == "${PostFunctionArn}"
+    assert task["Parameters"]["Payload"] == {
+        "account_id.$": "$.cycle.account_id", "decision_id.$": "$.cycle.decision_id", "mode": "reconcile",
+        "now.$": "$$.State.EnteredTime", "error.$": "$.error.Error"}
+    assert task["Retry"][0] == asl.retrier(step.reconcile_first.retry)
+    choice = states[task["Next"]]
+    # Read where the output landed: $.error and $.failed_step must survive for the failure record.
+    assert choice["Choices"][0]["And"][1] == {"Variable": "$.result.value.status", "StringEquals": "posted"}
+    assert choice["Default"] == asl.RECORD_FAILURE
+    # Found on X: folded like post's own output, the cycle goes on where a successful post goes
+    # (the ContinueIf, then the scrapes).
+    folded = states[choice["Choices"][0]["Next"]]
+    assert folded == states[name + " result"]
 
 
 def test_the_start_machine_names_the_cycle_after_the_decision(machines):
@@ -610,13 +647,48 @@ def test_a_post_x_keeps_refusing_is_retried_then_marked_failed(stack, moto_sfn):
     assert moto_sfn.wait(moto_sfn.start("schedule-1", "demo", scheduled))["status"] == "SUCCEEDED"
     cycle = moto_sfn.wait(moto_sfn.cycle_execution_arn(decision_id))
     assert cycle["status"] == "FAILED" and cycle["error"] == "RetryLater"
-    assert [f for f, _ in moto_sfn.calls].count("post") == TRANSIENT.max_attempts + 1
+    posts = [e for f, e in moto_sfn.calls if f == "post"]
+    # Every attempt, then the reconcile-only one, which found nothing on X and recorded the failure.
+    assert len(posts) == TRANSIENT.max_attempts + 2
+    assert posts[-1]["mode"] == "reconcile" and posts[-1]["error"] == "RetryLater"
     d = stack.wiring.decisions.get("demo", decision_id)
-    assert d.status is Status.FAILED and d.status_reason == "post failed: RetryLater"
+    assert d.status is Status.FAILED and d.status_reason == "post failed: RetryLater; X holds none of its parts"
     assert not d.post_ids and _x_creates(stack) == TRANSIENT.max_attempts + 1
     waited = sum(TRANSIENT.interval_seconds * TRANSIENT.backoff_rate ** k for k in range(TRANSIENT.max_attempts))
-    assert stack.clock.t == d.scheduled_for + dt.timedelta(seconds=waited)
+    reconcile_wait = POST_CYCLE[4].reconcile_first.wait_seconds
+    assert stack.clock.t == d.scheduled_for + dt.timedelta(seconds=waited + reconcile_wait)
     assert asl.RECORD_FAILURE in moto_sfn.states_entered(cycle["executionArn"])
+
+
+def test_a_post_that_died_after_x_took_it_is_reconciled_posted_and_scraped_in_moto(stack, moto_sfn, monkeypatch):
+    """The attempt dies after X's 201 and before the decision is saved: the reconcile finds the post."""
+    from postloop.adapters.dynamo_stores import DynamoDecisionStore
+    from postloop.core.plan import decision_id_for
+
+    save_claimed = DynamoDecisionStore.save_claimed
+    died = []
+
+    def dies_after_x_took_it(self, decision, held_since):
+        if decision.status is Status.POSTED and not died:
+            died.append(decision.post_ids)
+            raise RuntimeError("the function died before saving the post")
+        return save_claimed(self, decision, held_since)
+
+    monkeypatch.setattr(DynamoDecisionStore, "save_claimed", dies_after_x_took_it)
+    scheduled = stack.start
+    stack.clock.t = scheduled
+    decision_id = decision_id_for("demo", scheduled)
+    assert moto_sfn.wait(moto_sfn.start("schedule-1", "demo", scheduled))["status"] == "SUCCEEDED"
+    cycle = moto_sfn.wait(moto_sfn.cycle_execution_arn(decision_id))
+    assert cycle["status"] == "SUCCEEDED", moto_sfn.history(cycle["executionArn"])
+    d = stack.wiring.decisions.get("demo", decision_id)
+    assert d.status is Status.POSTED and d.post_ids == died[0]
+    assert d.status_reason == "reconciled after post failed: RuntimeError"
+    assert d.posted_at == stack.x.posts[d.post_ids[0]].created_at == d.scheduled_for
+    assert _x_creates(stack) == len(d.parts)   # never posted twice
+    assert [f for f, _ in moto_sfn.calls] == ["plan", "post", "post", "scrape", "scrape"]
+    assert sorted(o.horizon_hours for o in stack.wiring.outcomes.for_decision("demo", decision_id)) == [24, 48]
+    assert asl.RECORD_FAILURE not in moto_sfn.states_entered(cycle["executionArn"])
 
 
 @pytest.mark.parametrize("approve", [True, False])

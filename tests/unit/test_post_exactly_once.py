@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from postloop.core.post import CLAIM_LEASE, PostDeps, RetryLater, post
+from postloop.core.post import CLAIM_LEASE, RELEASED, PostDeps, RetryLater, post, reconcile_only
 from postloop.core.records import Decision, Status
 from postloop.core.x_errors import ThreadPartiallyPublished, XServerError
 from postloop_local.fake_x import QuietAudience
@@ -190,3 +190,102 @@ def test_a_post_another_decision_recorded_as_posted_before_this_one_was_planned_
     clock.t = late + CLAIM_LEASE
     result = post("a", "d2", late, deps)
     assert result.decision.status is Status.FAILED and result.decision.post_ids == []
+
+
+# --- the workflow's reconcile-only attempt, after every attempt failed --------------------------
+
+def test_reconcile_only_records_a_post_x_took_before_the_last_attempt_died():
+    store, x, clock, deps = _setup("Live, although the last attempt died.")
+    store.claim_for_posting("a", "d1", NOW)
+    taken = NOW + timedelta(seconds=20)
+    clock.t = taken
+    pid = x.create_post("Live, although the last attempt died.")
+    clock.t = NOW + CLAIM_LEASE + timedelta(minutes=1)
+    result = reconcile_only("a", "d1", clock.t, deps, error="Lambda.Unknown")
+    d = store.get("a", "d1")
+    assert result.action == "reconciled" and d.status is Status.POSTED and d.post_ids == [pid]
+    assert d.posted_at == taken   # X's time, not the reconcile's
+    assert d.status_reason == "reconciled after post failed: Lambda.Unknown"
+    assert d.spend["x_usd"] == pytest.approx(0.015) and x.creates == 1
+
+
+def test_reconcile_only_marks_failed_when_x_holds_nothing_and_never_publishes():
+    store, x, clock, deps = _setup("Never reached X.")
+    store.claim_for_posting("a", "d1", NOW)
+    clock.t = NOW + CLAIM_LEASE
+    result = reconcile_only("a", "d1", clock.t, deps, error="RetryLater")
+    d = store.get("a", "d1")
+    assert result.action == "failed" and d.status is Status.FAILED
+    assert d.status_reason == "post failed: RetryLater; X holds none of its parts"
+    assert x.creates == 0 and x.posts == {}
+
+
+def test_reconcile_only_waits_out_a_claim_that_may_still_be_at_work():
+    store, x, clock, deps = _setup("Still being posted.")
+    store.claim_for_posting("a", "d1", NOW)
+    clock.t = NOW + CLAIM_LEASE - timedelta(seconds=1)
+    with pytest.raises(RetryLater, match="another invocation"):
+        reconcile_only("a", "d1", clock.t, deps, error="RetryLater")
+    assert store.get("a", "d1").status is Status.POSTING
+
+
+def test_reconcile_only_releases_the_claim_when_x_cannot_be_read_and_asks_again():
+    store, x, clock, deps = _setup("X unreadable for a while.")
+    x.read_fails = True
+    with pytest.raises(RetryLater, match="cannot check what X holds"):
+        reconcile_only("a", "d1", NOW, deps, error="RetryLater")
+    d = store.get("a", "d1")
+    assert d.status is Status.PLANNED and d.status_reason.startswith(RELEASED)
+    x.read_fails = False
+    clock.t = NOW + timedelta(minutes=1)   # the workflow's retry, inside what would be the lease
+    assert reconcile_only("a", "d1", clock.t, deps, error="RetryLater").action == "failed"
+    assert x.creates == 0
+
+
+def test_reconcile_only_leaves_a_decision_that_already_ended_alone():
+    store, x, clock, deps = _setup("Posted by the retry itself.")
+    first = post("a", "d1", NOW, deps)
+    x.read_fails = True   # X is not asked at all
+    again = reconcile_only("a", "d1", NOW, deps, error="RetryLater")
+    assert again.action == "already_done" and again.decision.post_ids == first.decision.post_ids
+
+
+# --- lateness: a post more than the account's window after its planned time is not posted ------
+
+def _scheduled(store, at):
+    store._items[("a", "d1")].scheduled_for = at
+
+
+@pytest.mark.parametrize("minutes_late, posted", [(0, True), (59, True), (60, False), (24 * 60, False)])
+def test_a_post_is_published_inside_the_window_and_skipped_as_late_outside_it(minutes_late, posted):
+    store, x, clock, deps = _setup("An approval answered late.")
+    deps.late_after = timedelta(minutes=60)
+    _scheduled(store, NOW)
+    clock.t = NOW + timedelta(minutes=minutes_late)
+    result = post("a", "d1", NOW, deps)
+    d = store.get("a", "d1")
+    if posted:
+        assert result.action == "posted" and d.status is Status.POSTED and len(x.posts) == 1
+    else:
+        assert result.action == "late" and d.status is Status.SKIPPED and x.creates == 0
+        assert d.status_reason.startswith(f"late: {minutes_late} min after its planned time")
+        assert d.post_ids == [] and d.posted_at is None
+
+
+def test_without_the_window_a_day_late_post_goes_out_at_an_hour_nobody_chose():
+    store, x, clock, deps = _setup("Posted a day late.")
+    _scheduled(store, NOW)
+    clock.t = NOW + timedelta(days=1)
+    assert deps.late_after is None and post("a", "d1", NOW, deps).action == "posted"
+
+
+def test_a_late_retry_still_finds_the_post_an_earlier_attempt_made():
+    store, x, clock, deps = _setup("Made before the window closed; its answer was lost.")
+    deps.late_after = timedelta(minutes=60)
+    _scheduled(store, NOW)
+    x.lose_next_answer = True
+    with pytest.raises(RetryLater):
+        post("a", "d1", NOW, deps)
+    clock.t = NOW + timedelta(minutes=90)
+    result = post("a", "d1", NOW, deps)
+    assert result.action == "reconciled" and store.get("a", "d1").status is Status.POSTED and x.creates == 1

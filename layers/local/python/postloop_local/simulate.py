@@ -287,6 +287,7 @@ def _trace(result: SimResult, decisions, world: World, account: dict, posts_by_d
             "best_hour": best_hour,
             "predicted": d.prediction.engagement_rate if d.prediction else None,
             "realised": rec.realised_rate if rec else None,
+            "reason": d.status_reason,
         })
     return rows
 
@@ -296,6 +297,14 @@ def _advance_cycle(job, when, queue, seq, result, world, decisions, posts_by_dec
     """Run the cycle's steps from where it stopped until the next wait (or its end)."""
     state = job["state"]
     last: dict = {}
+    if "reconcile" in job:
+        # The Catch of a task that reconciles first: its reconcile-only invocation is due.
+        last = _reconcile_first(job, when, queue, seq, result, decisions, call)
+        if last is None:
+            return
+        state.update({k: v for k, v in last.items() if k in ("decision_id", "scheduled_for")})
+        if last.get("status") == "posted" and POST_CYCLE[job["step"] - 1].function == "post":
+            _register_post(last, world, decisions, result, posts_by_decision, start)
     while job["step"] < len(POST_CYCLE):
         step = POST_CYCLE[job["step"]]
         job["step"] += 1
@@ -362,13 +371,72 @@ def _retry_or_catch(job, step: Task, err: BaseException, when: datetime, queue, 
         heapq.heappush(queue, (when + timedelta(seconds=delay), next(seq), "cycle", job))
         return
     state = job["state"]
-    reason = f"{step.function} failed: {name}: {err}"[:400]
+    if step.reconcile_first is not None and state.get("decision_id"):
+        # The Catch goes to a wait past the claim lease, then one reconcile-only invocation.
+        job.pop("attempts", None)
+        job.pop("entered", None)
+        job["reconcile"] = {"error": name, "message": str(err)[:400], "attempts": 0, "task_attempts": attempts + 1}
+        heapq.heappush(queue, (when + timedelta(seconds=step.reconcile_first.wait_seconds), next(seq), "cycle", job))
+        return
+    _record_failure(job, step, name, str(err), attempts + 1, when, result, decisions)
+
+
+def _record_failure(job, step: Task, name: str, message: str, attempts: int, when: datetime, result: SimResult,
+                    decisions, reconciled: bool | None = None) -> None:
+    """The Catch's end: the decision marked failed (unless it already ended), the cycle over."""
+    state = job["state"]
+    reason = f"{step.function} failed: {name}: {message}"[:400]
     marked = False
     if state.get("decision_id"):
         marked = fail_unless_terminal(decisions, state["account_id"], state["decision_id"], reason, when)
-    result.failures.append({"function": step.function, "error": name, "message": str(err)[:400],
+    result.failures.append({"function": step.function, "error": name, "message": message[:400],
                             "decision_id": state.get("decision_id"), "scheduled_time": state.get("scheduled_time"),
-                            "attempts": attempts + 1, "marked_failed": marked, "time": iso(when)})
+                            "attempts": attempts, "marked_failed": marked, "time": iso(when),
+                            **({"reconciled": reconciled} if reconciled is not None else {})})
+
+
+def _reconcile_first(job, when: datetime, queue, seq, result: SimResult, decisions,
+                     call: Callable[[str, dict], dict]) -> dict | None:
+    """The failed task's reconcile-only invocation (asl.py's "<task> reconcile" state), with its Retry.
+
+    Returns its output when it found the work done (the cycle goes on), else None: retried
+    later, or the failure recorded with the task's original error.
+    """
+    step = POST_CYCLE[job["step"] - 1]
+    spec = step.reconcile_first
+    pending = job["reconcile"]
+    state = job["state"]
+    event = {k: state[k] for k in step.inputs}
+    event.update(spec.extras)
+    event["now"] = pending.setdefault("entered", iso(when))
+    event["error"] = pending["error"]
+    try:
+        out = call(step.function, event)
+    except (Exception, LambdaCrash) as err:
+        result.handler_calls[step.function] += 1
+        name = error_name(err)
+        retry = spec.retry
+        if retry is not None and name in retry.errors and pending["attempts"] < retry.max_attempts:
+            delay = retry.interval_seconds * retry.backoff_rate ** pending["attempts"]
+            pending["attempts"] += 1
+            result.retries[(f"{step.function} (reconcile)", name)] += 1
+            heapq.heappush(queue, (when + timedelta(seconds=delay), next(seq), "cycle", job))
+            return None
+        del job["reconcile"]
+        _record_failure(job, step, pending["error"], pending["message"], pending["task_attempts"], when, result,
+                        decisions, reconciled=False)
+        return None
+    result.handler_calls[step.function] += 1
+    del job["reconcile"]
+    if out.get(spec.field) == spec.value:
+        result.failures.append({"function": step.function, "error": pending["error"],
+                                "message": pending["message"], "decision_id": state.get("decision_id"),
+                                "scheduled_time": state.get("scheduled_time"), "attempts": pending["task_attempts"],
+                                "marked_failed": False, "reconciled": True, "time": iso(when)})
+        return out
+    _record_failure(job, step, pending["error"], pending["message"], pending["task_attempts"], when, result,
+                    decisions, reconciled=False)
+    return None
 
 
 def fail_unless_terminal(decisions, account_id: str, decision_id: str, reason: str, now: datetime) -> bool:
@@ -436,6 +504,25 @@ def best_arms(scenario: Scenario, account: dict, day: int, worst: bool = False) 
     return best_type, hours[:3]
 
 
+def failure_reasons(result: SimResult, limit: int = 5) -> list[tuple[int, str]]:
+    """Why decisions failed, or plans could not store one: (count, reason), most frequent first.
+
+    A failed decision gives its recorded reason (a writer's refusal, a post's error); a cycle
+    that ended in the workflow's Catch without marking a decision (plan kept failing with
+    "not now") gives the error it ended on.
+    """
+    reasons = Counter(r.get("reason") or "(no reason recorded)" for r in result.trace if r["status"] == "failed")
+    for f in result.failures:
+        if not f.get("marked_failed"):
+            reasons[f"{f['function']} failed after {f['attempts']} attempt(s): {f['error']}: {f['message']}"] += 1
+    return [(n, reason) for reason, n in reasons.most_common(limit)]
+
+
+def made_no_decision(result: SimResult) -> bool:
+    """True when no plan ended in a decision other than `failed` (the run learned nothing)."""
+    return not any(n for status, n in result.statuses.items() if status != "failed")
+
+
 def summary(result: SimResult, baseline: SimResult | None, scenario: Scenario) -> str:
     """The end-of-run report: arm shares over time, the model, and engagement next to random."""
     account = load_account(scenario.account)
@@ -443,8 +530,14 @@ def summary(result: SimResult, baseline: SimResult | None, scenario: Scenario) -
     lines = [f"postloop simulate — scenario {result.scenario}, {result.days} days, seed {result.seed}",
              f"backends: DynamoDB and Secrets Manager in moto; Redis: {result.backend}; X: fake API on 127.0.0.1",
              f"writer: {result.writer}",
-             f"decisions {result.decisions}: " + ", ".join(f"{k} {v}" for k, v in sorted(result.statuses.items())),
-             "", f"Content type shares among posts (scenario's best at the end: {best_type})"]
+             f"decisions {result.decisions}: " + ", ".join(f"{k} {v}" for k, v in sorted(result.statuses.items()))]
+    reasons = failure_reasons(result)
+    if reasons:
+        lines.append("failed, by reason (most frequent first):")
+        lines += [f"  {n:>5}  {reason}" for n, reason in reasons]
+    if made_no_decision(result):
+        lines.append("NO DECISION COULD BE MADE: every plan failed (reasons above); nothing below was learned.")
+    lines += ["", f"Content type shares among posts (scenario's best at the end: {best_type})"]
     types = [c["name"] for c in account["content_types"]]
     periods = shares_by_period(result.posts, "content_type", result.days)
     rnd = shares_by_period(baseline.posts, "content_type", baseline.days, periods=1)[0][1] if baseline else None

@@ -88,11 +88,18 @@ class ScheduledEvent:
     scheduled_time: datetime
 
 
+POST_MODES = ("post", "reconcile")
+
+
 @dataclass(frozen=True)
 class PostEvent:
     account_id: str
     decision_id: str
     now: datetime
+    # "reconcile": the workflow's last word after every attempt failed: publish nothing, ask X
+    # (core/post.py reconcile_only); `error` names the failure that ended the attempts.
+    mode: str = "post"
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,7 +117,12 @@ def parse_scheduled(event: Any, name: str) -> ScheduledEvent:
 
 def parse_post(event: Any) -> PostEvent:
     e = _obj(event, "post")
-    return PostEvent(_text(e, "account_id", "post"), _text(e, "decision_id", "post"), _time(e, "now", "post"))
+    mode = e.get("mode", "post")
+    if mode not in POST_MODES:
+        raise EventError(f"post event: 'mode' must be one of {', '.join(POST_MODES)}")
+    error = _text(e, "error", "post") if e.get("error") is not None else None
+    return PostEvent(_text(e, "account_id", "post"), _text(e, "decision_id", "post"), _time(e, "now", "post"),
+                     mode, error)
 
 
 def parse_scrape(event: Any) -> ScrapeEvent:

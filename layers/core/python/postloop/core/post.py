@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from postloop.core.ports import ClaimRefused, DecisionStore, XPublisher
+from postloop.core.ports import ClaimRefused, DecisionStore, OwnPost, XPublisher
 from postloop.core.records import Decision, Status
 from postloop.core.spend import X_USER_READ_USD, post_cost
 from postloop.core.x_errors import (
@@ -45,7 +45,7 @@ class RetryLater(Exception):
 @dataclass
 class PostResult:
     decision: Decision
-    action: str  # "posted", "already_done", "reconciled", "dry_run", "failed", "not_ready"
+    action: str  # "posted", "already_done", "reconciled", "dry_run", "failed", "not_ready", "late"
 
 
 @dataclass
@@ -56,6 +56,9 @@ class PostDeps:
     # The wall clock (simulated in local runs), for the claim's lease. The event's `now` is
     # the workflow state's entry time, which the workflow's retries repeat, so it cannot age a claim.
     clock: Callable[[], datetime] | None = None
+    # A post that would go out this long after its planned time is not published but recorded
+    # `skipped` ("late: ..."): the account's `max_post_delay_minutes`. None: never late.
+    late_after: timedelta | None = None
 
 
 # How long a claim protects its holder. A post invocation must end sooner (the post function's
@@ -73,14 +76,17 @@ def _current(deps: PostDeps, now: datetime) -> datetime:
 
 
 def _finish(deps: PostDeps, d: Decision, now: datetime, held: datetime, status: Status, reason: str | None,
-            post_ids: list[str] | None = None, user_reads: int = 0) -> Decision:
-    """Record the attempt's end, only while this invocation still holds the claim taken at `held`."""
+            post_ids: list[str] | None = None, user_reads: int = 0, posted_at: datetime | None = None) -> Decision:
+    """Record the attempt's end, only while this invocation still holds the claim taken at `held`.
+
+    `posted_at` is when X took the post when X says so (a reconciliation), else `now`.
+    """
     d.status = status
     d.status_reason = reason
     d.updated_at = now
     if post_ids is not None:
         d.post_ids = list(post_ids)
-        d.posted_at = now
+        d.posted_at = posted_at or now
     if not deps.dry_run:
         created = post_cost(d.parts[:len(post_ids)]) if post_ids else 0.0
         d.spend = {**d.spend, "x_usd": round(d.spend.get("x_usd", 0.0) + created + user_reads * X_USER_READ_USD, 6)}
@@ -89,7 +95,12 @@ def _finish(deps: PostDeps, d: Decision, now: datetime, held: datetime, status: 
 
 
 def _reconcile(deps: PostDeps, d: Decision, now: datetime) -> list[str] | None:
-    """Ids of this decision's parts already on X (after a crash), or None if X holds none.
+    """Ids of this decision's parts already on X (after a crash), or None if X holds none."""
+    return [p.post_id for p in _found_on_x(deps, d, now)] or None
+
+
+def _found_on_x(deps: PostDeps, d: Decision, now: datetime) -> list[OwnPost]:
+    """This decision's parts X already holds, in the order of the parts (empty if none).
 
     Posts another decision records are not this one's, even with the same text: adopting
     one would make two decisions learn from one post.
@@ -106,9 +117,8 @@ def _reconcile(deps: PostDeps, d: Decision, now: datetime) -> list[str] | None:
                                                            now + timedelta(days=1))
               if o.decision_id != d.decision_id for pid in o.post_ids}
     # X returns `&`, `<`, `>` HTML-escaped: compare the texts as they were sent.
-    by_text = {returned_key(p.text): p.post_id for p in own if p.post_id not in others}
-    found = [by_text[k] for k in map(sent_key, d.parts) if k in by_text]
-    return found or None
+    by_text = {returned_key(p.text): p for p in own if p.post_id not in others}
+    return [by_text[k] for k in map(sent_key, d.parts) if k in by_text]
 
 
 def _partial(found: list[str], d: Decision) -> str | None:
@@ -131,6 +141,65 @@ def post(account_id: str, decision_id: str, now: datetime, deps: PostDeps) -> Po
         if current is not None and current.status.terminal:
             return PostResult(current, "already_done")
         raise RetryLater("another invocation holds this decision's claim") from None
+
+
+def _late(deps: PostDeps, d: Decision, at: datetime) -> str | None:
+    """"late: ..." when a post going out at `at` would miss its planned time by the window or more.
+
+    Such a post is not published: it would go out at an hour the policy did not choose (its
+    propensities and the hour it is learned under name the planned one), docs/decisions.md.
+    """
+    if deps.late_after is None or d.scheduled_for is None or at - d.scheduled_for < deps.late_after:
+        return None
+    minutes = int((at - d.scheduled_for).total_seconds() // 60)
+    return (f"late: {minutes} min after its planned time {d.scheduled_for.isoformat()} "
+            f"(max_post_delay_minutes {int(deps.late_after.total_seconds() // 60)})")
+
+
+def reconcile_only(account_id: str, decision_id: str, now: datetime, deps: PostDeps,
+                   error: str | None = None) -> PostResult:
+    """The workflow's last word on a post whose attempts all failed (`error`): publish nothing, ask X.
+
+    The last attempt may have crashed after X took the post, so its fate is unknown. Run after
+    the claim lease has expired (no attempt can still be at work), this takes the claim and
+    records `posted` with X's ids and X's time when X holds the decision's parts, else `failed`.
+    A decision that already ended is left as it is. When X cannot be asked, the claim is
+    released and RetryLater raised, so the workflow's retry asks again.
+    """
+    d = deps.decisions.get(account_id, decision_id)
+    if d is None:
+        raise DecisionNotFound(f"no decision {decision_id} for account {account_id}")
+    if d.status.terminal:
+        return PostResult(d, "already_done")
+    if d.status is Status.AWAITING_APPROVAL:
+        return PostResult(d, "not_ready")
+    held = _current(deps, now)
+    try:
+        if d.status is Status.POSTING:
+            if deps.clock is not None and d.updated_at is not None and held - d.updated_at < CLAIM_LEASE:
+                raise RetryLater(f"another invocation has held the claim since {d.updated_at.isoformat()}")
+            d = deps.decisions.take_over_claim(account_id, decision_id, d.updated_at, held)
+        else:
+            d = deps.decisions.claim_for_posting(account_id, decision_id, held)
+    except ClaimRefused:
+        current = deps.decisions.get(account_id, decision_id)
+        if current is not None and current.status.terminal:
+            return PostResult(current, "already_done")
+        raise RetryLater("the decision's claim changed while reconciling") from None
+    cause = f"post failed: {error or 'unknown error'}"
+    if deps.dry_run:   # nothing was ever sent to X
+        return PostResult(_finish(deps, d, now, held, Status.FAILED, cause), "failed")
+    try:
+        found = _found_on_x(deps, d, now)
+    except RetryLater:
+        _finish(deps, d, now, held, Status.PLANNED, f"{RELEASED}reconcile: X could not be read")
+        raise
+    if found:
+        ids = [p.post_id for p in found]
+        taken = min((p.created_at for p in found if p.created_at is not None), default=None)
+        reason = f"reconciled after {cause}" + (f"; {_partial(ids, d)}" if _partial(ids, d) else "")
+        return PostResult(_finish(deps, d, now, held, Status.POSTED, reason, ids, posted_at=taken), "reconciled")
+    return PostResult(_finish(deps, d, now, held, Status.FAILED, f"{cause}; X holds none of its parts"), "failed")
 
 
 def _post_claimed(account_id: str, decision_id: str, now: datetime, deps: PostDeps) -> PostResult:
@@ -156,6 +225,10 @@ def _post_claimed(account_id: str, decision_id: str, now: datetime, deps: PostDe
         found = _reconcile(deps, d, now)
         if found:
             return PostResult(_finish(deps, d, now, held, Status.POSTED, _partial(found, d), found), "reconciled")
+
+    late = _late(deps, d, held)
+    if late:
+        return PostResult(_finish(deps, d, now, held, Status.SKIPPED, late), "late")
 
     if deps.dry_run:
         return PostResult(_finish(deps, d, now, held, Status.POSTED, "dry run: recorded only",

@@ -2,13 +2,17 @@
 
 plan → (a person's yes or no when the account is in approval mode) → (stop
 unless planned) → wait until the planned time → post → (stop unless posted) →
-wait 24 h → scrape → wait 24 h → scrape. The local simulator walks these steps;
-the deployment turns them into the Step Functions state machine, so both run
-the same order with the same retry policy.
+wait 24 h → scrape → wait 24 h → scrape. A post whose attempts all failed is
+not marked failed at once: past the claim lease, one reconcile-only post asks X
+whether it holds the post. The local simulator walks these steps; the
+deployment turns them into the Step Functions state machine, so both run the
+same order with the same retry policy.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from postloop.core.post import CLAIM_LEASE
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,25 @@ TRANSIENT = Retry(errors=("RetryLater", "Lambda.Unknown"), max_attempts=4, inter
 
 
 @dataclass(frozen=True)
+class ReconcileFirst:
+    """What a task does when its attempts are spent, before the decision is marked failed.
+
+    The last attempt may have done the work it failed to report (X took the post, then the
+    function died). Wait `wait_seconds` (past the claim lease, so no attempt can still be at
+    work), then invoke the task's function once more with `extras` (a mode that publishes
+    nothing and asks X), the same inputs, `now` and `error` (the name of the error that ended
+    the attempts), retried by `retry`. If its output's `field` is `value`, the cycle goes on as
+    if the task had succeeded; otherwise (or if it fails too) the decision is marked failed.
+    """
+
+    wait_seconds: int
+    extras: dict
+    field: str = "status"
+    value: str = "posted"
+    retry: Retry | None = TRANSIENT
+
+
+@dataclass(frozen=True)
 class Task:
     """Invoke a function with the named fields of the cycle's state, plus `now` and fixed extras."""
 
@@ -37,6 +60,7 @@ class Task:
     extras: dict = field(default_factory=dict)
     with_now: bool = True
     retry: Retry | None = TRANSIENT
+    reconcile_first: ReconcileFirst | None = None   # only for a task given the decision id
 
 
 @dataclass(frozen=True)
@@ -83,7 +107,9 @@ POST_CYCLE = (
     AwaitApproval("approve", inputs=("account_id", "decision_id"), field="status", value="awaiting_approval"),
     ContinueIf("status", ("planned",)),
     WaitUntil("scheduled_for"),
-    Task("post", inputs=("account_id", "decision_id")),
+    Task("post", inputs=("account_id", "decision_id"), reconcile_first=ReconcileFirst(
+        # The claim lease, plus a minute for the clocks of Step Functions and the function.
+        wait_seconds=int(CLAIM_LEASE.total_seconds()) + 60, extras={"mode": "reconcile"})),
     ContinueIf("status", ("posted",)),
     WaitHours(24),
     Task("scrape", inputs=("account_id", "decision_id"), extras={"horizon_hours": 24}),

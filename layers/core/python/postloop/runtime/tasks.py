@@ -7,11 +7,11 @@ way the same code decides.
 from __future__ import annotations
 
 import functools
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from postloop.core.approval import ApprovalDeps, answer_approval, cycle_output, request_approval
 from postloop.core.events import parse_approval, parse_post, parse_scheduled, parse_scrape
-from postloop.core.post import PostDeps, RetryLater, post
+from postloop.core.post import PostDeps, RetryLater, post, reconcile_only
 from postloop.core.ports import WriterFailed
 from postloop.core.scrape import ScrapeDeps, scrape
 
@@ -129,8 +129,12 @@ def post_task(event, w) -> dict:
     config = w.account(e.account_id)
     dry_run = config.mode == "dry_run"
     x = None if dry_run else _x(w, e.account_id)
-    result = post(e.account_id, e.decision_id, e.now, PostDeps(w.decisions, x, dry_run=dry_run,
-                                                                  clock=getattr(w, "clock", None)))
+    deps = PostDeps(w.decisions, x, dry_run=dry_run, clock=getattr(w, "clock", None),
+                    late_after=timedelta(minutes=config.max_post_delay_minutes))
+    if e.mode == "reconcile":
+        result = reconcile_only(e.account_id, e.decision_id, e.now, deps, error=e.error)
+    else:
+        result = post(e.account_id, e.decision_id, e.now, deps)
     d = result.decision
     return {"account_id": d.account_id, "decision_id": d.decision_id, "status": d.status.value,
             "action": result.action, "post_ids": d.post_ids, "reason": d.status_reason,
