@@ -19,6 +19,7 @@ the state machine that issued a task token. Statements moto would evaluate wrong
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import contextvars
 import json
@@ -78,7 +79,8 @@ class SynthesizedRoles:
                             continue
                         st = {**st, "Action": actions}
                     statements.append(st)
-                out.append((name, {**doc, "Statement": statements}))
+                if statements:   # a policy left with no statement is dropped (IAM refuses an empty one)
+                    out.append((name, {**doc, "Statement": statements}))
             policies[fn] = out
         if not found:
             raise IamError(f"{function}'s role has no {action} on a resource matching {resource_contains!r}")
@@ -365,6 +367,11 @@ class Enforcement:
         self.harness = None
         self.role_arns: dict[str, str] = {}
         self.task_tokens: dict[str, str] = {}     # token -> the state machine that issued it
+        self.local: LocalResources | None = None  # what the policies were resolved against
+        self.roles: SynthesizedRoles | None = None   # the roles as synthesized, unresolved
+        # (function or "harness", "service.Operation") -> requests signed, so checked by moto
+        self.signed: collections.Counter = collections.Counter()
+        self._signed_lock = threading.Lock()
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> "Enforcement":
@@ -401,6 +408,20 @@ class Enforcement:
     def __exit__(self, *exc) -> None:
         self._stack.close()
 
+    def apply(self, roles: SynthesizedRoles) -> None:
+        """Give the functions' moto roles these policies instead (resolved like the first ones)."""
+        import boto3
+        if self.local is None:
+            raise IamError("apply() needs the local resources the first policies were resolved against")
+        iam = boto3.client("iam", region_name=self.region)
+        for function, docs in resolved_policies(roles, self.local).items():
+            role = f"postloop-{function}"
+            for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+                iam.delete_role_policy(RoleName=role, PolicyName=name)
+            for name, doc in docs:
+                iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(doc))
+        self.policies = resolved_policies(roles, self.local)
+
     def credentials_for(self, function: str | None):
         if function is None:
             return self.harness
@@ -436,14 +457,17 @@ def _renew_default_sessions() -> None:
     parameters.clear_caches()
 
 
-def _sign_as_current_function(request=None, **kwargs) -> None:
+def _sign_as_current_function(request=None, event_name: str = "", **kwargs) -> None:
     """botocore `before-sign` hook: sign with the running function's keys, or the harness's."""
     enforcement = _active
     if enforcement is None or request is None:
         return
+    function = _current.get()
     signing = dict(request.context.get("signing") or {})
-    signing["request_credentials"] = enforcement.credentials_for(_current.get())
+    signing["request_credentials"] = enforcement.credentials_for(function)
     request.context["signing"] = signing
+    with enforcement._signed_lock:
+        enforcement.signed[(function or "harness", event_name.removeprefix("before-sign."))] += 1
 
 
 def _install_signing_hook() -> None:
@@ -590,5 +614,5 @@ def enforce(backends) -> Enforcement:
                            state_machines={"cycle": machine})
     roles = backends.iam_roles or synthesized_roles(backends.accounts)
     enforcement = Enforcement(resolved_policies(roles, local), roles.trust, region)
-    enforcement.local = local
+    enforcement.local, enforcement.roles = local, roles
     return backends._stack.enter_context(enforcement)
