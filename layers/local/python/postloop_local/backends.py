@@ -249,6 +249,15 @@ class StandInRedis:
     close = stop
 
 
+def describe_llm(env) -> str:
+    """Which model, API and server plan writes with (no credentials: the URL without user info or query)."""
+    from urllib.parse import urlsplit
+    url = urlsplit(env.get("OPENAI_BASE_URL") or "https://api.openai.com/v1")
+    where = f"{url.scheme}://{url.hostname}{f':{url.port}' if url.port else ''}{url.path}"
+    api = "Chat Completions" if (env.get("POSTLOOP_OPENAI_API") or "").strip().lower() == "chat" else "Responses"
+    return f"{env.get('POSTLOOP_OPENAI_MODEL') or 'gpt-5.4-nano'} over the {api} API at {where}"
+
+
 @dataclass
 class BackendInfo:
     redis_kind: str       # "redis-server (<path>), cluster mode, TLS only" or "in-process stand-in (fakeredis)…"
@@ -323,7 +332,7 @@ class LocalBackends:
             secrets.create_secret(Name=OPENAI_SECRET_ID,
                                   SecretString=json.dumps({"api_key": os.environ["OPENAI_API_KEY"]}))
             self._setenv(POSTLOOP_OPENAI_SECRET_ID=OPENAI_SECRET_ID)
-            writer = f"openai ({os.environ.get('POSTLOOP_OPENAI_MODEL', 'gpt-5.4-nano')})"
+            writer = describe_llm(os.environ)
 
         binary = shutil.which("redis-server") if self.use_redis_server else None
         if binary and _Shared.enabled:

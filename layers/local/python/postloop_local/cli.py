@@ -57,11 +57,17 @@ def cmd_simulate(args) -> int:
     else:
         print(simulate.summary(main, baseline, scenario))
         print(f"\n(handler logs and metrics: {log_path})")
+    if simulate.made_no_decision(main):
+        # A run that could not decide anything must not look like a success (a wrong model or URL, say).
+        reasons = simulate.failure_reasons(main, limit=1)
+        print("postloop simulate: no decision could be made"
+              + (f" ({reasons[0][1]})" if reasons else ""), file=sys.stderr)
+        return 1
     return 0
 
 
 def _as_json(main, baseline, scenario) -> dict:
-    from postloop_local.simulate import best_arms, load_account, shares_by_period
+    from postloop_local.simulate import best_arms, failure_reasons, load_account, made_no_decision, shares_by_period
 
     account = load_account(scenario.account)
     best_type, best_hours = best_arms(scenario, account, main.days - 1)
@@ -70,6 +76,8 @@ def _as_json(main, baseline, scenario) -> dict:
         return {
             "policy": r.policy, "scenario": r.scenario, "seed": r.seed, "days": r.days,
             "decisions": r.decisions, "posted": len(r.posts), "statuses": dict(r.statuses),
+            "failed_by_reason": [{"count": n, "reason": reason} for n, reason in failure_reasons(r)],
+            "made_no_decision": made_no_decision(r),
             "expected_engagement": r.expected_engagement,
             "oracle_expected_engagement": r.oracle_expected_engagement,
             "captured": r.captured,
