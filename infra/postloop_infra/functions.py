@@ -117,7 +117,8 @@ class Functions(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, tables: dict[str, dynamodb.Table],
                  network: Network, x_secrets: dict[str, secretsmanager.ISecret],
                  openai_secret: secretsmanager.ISecret | None, accounts_layer_dir: Path, build_dir: Path,
-                 approval_topic: sns.ITopic, openai_model: str | None = None, post_concurrency: int = 1) -> None:
+                 approval_topic: sns.ITopic, openai_env: dict[str, str] | None = None,
+                 post_concurrency: int = 1) -> None:
         super().__init__(scope, construct_id)
         self.dead_letters = sqs.Queue(
             self, "DeadLetters",
@@ -146,11 +147,11 @@ class Functions(Construct):
         self.log_groups: dict[str, logs.LogGroup] = {}
         for name, spec in SPECS.items():
             self._function(name, spec, tables=tables, network=network, x_secrets=x_secrets,
-                           openai_secret=openai_secret, approval_topic=approval_topic, openai_model=openai_model,
+                           openai_secret=openai_secret, approval_topic=approval_topic, openai_env=openai_env or {},
                            post_concurrency=post_concurrency)
 
     def _function(self, name: str, spec: FunctionSpec, *, tables, network: Network, x_secrets, openai_secret,
-                  approval_topic: sns.ITopic, openai_model: str | None, post_concurrency: int) -> None:
+                  approval_topic: sns.ITopic, openai_env: dict[str, str], post_concurrency: int) -> None:
         title = name.title()
         function_name = names.function_name(name)
         log_group = logs.LogGroup(self, f"{title}Logs", log_group_name=f"/aws/lambda/{function_name}",
@@ -177,8 +178,7 @@ class Functions(Construct):
             env[names.ENV_OPENAI_SECRET_ID] = names.OPENAI_SECRET_NAME
             statements.append(iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"],
                                                   resources=[openai_secret.secret_arn]))
-            if openai_model:
-                env[names.ENV_OPENAI_MODEL] = openai_model
+            env.update(openai_env)   # the LLM's API, base URL and models, when the deployment sets them
         if name == "approve":
             env[names.ENV_APPROVAL_TOPIC_ARN] = approval_topic.topic_arn
             statements.append(iam.PolicyStatement(actions=["sns:Publish"], resources=[approval_topic.topic_arn]))

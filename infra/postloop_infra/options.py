@@ -6,9 +6,19 @@ from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
+from postloop_infra import names
 from postloop_infra.names import DEFAULT_ACCOUNTS_DIR, REPO
 
 NAT_OPTIONS = ("gateway", "instance")
+# The LLM's settings: context key -> the environment variable plan reads (postloop.runtime.settings).
+OPENAI_CONTEXT = {
+    "openai_model": names.ENV_OPENAI_MODEL,
+    "openai_api": names.ENV_OPENAI_API,
+    "openai_base_url": names.ENV_OPENAI_BASE_URL,
+    "openai_judge_model": names.ENV_OPENAI_JUDGE_MODEL,
+    "openai_embedding_model": names.ENV_OPENAI_EMBEDDING_MODEL,
+    "openai_moderation_model": names.ENV_OPENAI_MODERATION_MODEL,
+}
 
 
 class OptionsError(ValueError):
@@ -27,6 +37,12 @@ class DeployOptions:
     # False: no OpenAI secret is created or read, and plan writes with the offline writer.
     openai: bool = True
     openai_model: str | None = None
+    # Any OpenAI-compatible server (README, "Using another LLM"); unset: the code's defaults (OpenAI).
+    openai_api: str | None = None
+    openai_base_url: str | None = None
+    openai_judge_model: str | None = None
+    openai_embedding_model: str | None = None
+    openai_moderation_model: str | None = None
     # Reserved concurrency of post (0: none reserved, for accounts whose Lambda quota is 10).
     post_concurrency: int = 1
 
@@ -44,9 +60,28 @@ class DeployOptions:
             approval_email=get("approval_email") or get("alarm_email") or None,
             accounts_dir=(REPO / accounts_dir) if accounts_dir else d.accounts_dir,
             openai=_bool(get("openai"), d.openai, "openai"),
-            openai_model=get("openai_model") or None,
+            **_openai_options(get),
             post_concurrency=_int(get("post_concurrency"), d.post_concurrency, "post_concurrency", 0),
         )
+
+
+    def openai_environment(self) -> dict[str, str]:
+        """The LLM options given, as the environment variables plan reads."""
+        return {env: getattr(self, key) for key, env in OPENAI_CONTEXT.items() if getattr(self, key)}
+
+
+def _openai_options(get: Callable[[str], Any]) -> dict[str, str | None]:
+    """The LLM options, checked by the code that will read them, so a bad value stops the synth."""
+    from postloop.runtime.settings import SettingsError, load_settings
+    values = {key: (str(get(key)).strip() or None) if get(key) is not None else None for key in OPENAI_CONTEXT}
+    for key, env in OPENAI_CONTEXT.items():
+        if values[key] is None:
+            continue
+        try:
+            load_settings({"AWS_REGION": "us-east-1", names.ENV_ACCOUNTS_FILE: "unused", env: values[key]})
+        except SettingsError as err:
+            raise OptionsError(f"context {key!r}: {err}") from None
+    return values
 
 
 def _bool(value: Any, default: bool, key: str) -> bool:

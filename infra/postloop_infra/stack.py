@@ -45,7 +45,7 @@ class PostloopStack(Stack):
             self, "Functions",
             tables=self.storage.tables, network=self.network, x_secrets=self.credentials.x,
             openai_secret=self.credentials.openai, accounts_layer_dir=accounts_layer_dir, build_dir=build_dir,
-            approval_topic=self.notifications.approvals, openai_model=options.openai_model,
+            approval_topic=self.notifications.approvals, openai_env=options.openai_environment(),
             post_concurrency=options.post_concurrency,
         )
         self.workflow = PostCycleWorkflow(

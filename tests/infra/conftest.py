@@ -1,16 +1,17 @@
 """Synthesized templates of the CDK app, shared: a synth takes 20-30 s on two cores.
 
 `main_synth` is the deployment as most people run it (NAT gateway, two accounts,
-OpenAI on, alarm email); `variant_synth` flips every option the other way (NAT
-instance, no account, no OpenAI, no reserved concurrency). Both skip asset
-bundling; tests/infra/test_bundling.py is the one that bundles.
+OpenAI on, alarm email), its LLM options pointing at an OpenAI-compatible server;
+`variant_synth` flips every option the other way (NAT instance, no account, no
+OpenAI, so the same LLM options are dropped, no reserved concurrency). Both skip
+asset bundling; tests/infra/test_bundling.py is the one that bundles.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from synth_helpers import ALARM_EMAIL, NO_BUNDLING, Synth, synthesize, write_accounts
+from synth_helpers import ALARM_EMAIL, LLM_CONTEXT, NO_BUNDLING, Synth, synthesize, write_accounts
 
 
 def pytest_configure(config):
@@ -24,7 +25,7 @@ def accounts_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def main_synth(tmp_path_factory, accounts_dir) -> Synth:
-    context = {**NO_BUNDLING, "accounts_dir": str(accounts_dir), "alarm_email": ALARM_EMAIL}
+    context = {**NO_BUNDLING, "accounts_dir": str(accounts_dir), "alarm_email": ALARM_EMAIL, **LLM_CONTEXT}
     return synthesize(context, tmp_path_factory.mktemp("main"))
 
 
@@ -32,5 +33,5 @@ def main_synth(tmp_path_factory, accounts_dir) -> Synth:
 def variant_synth(tmp_path_factory) -> Synth:
     empty = tmp_path_factory.mktemp("no-accounts")
     context = {**NO_BUNDLING, "accounts_dir": str(empty), "nat": "instance", "openai": "false",
-               "post_concurrency": "0"}
+               "post_concurrency": "0", **LLM_CONTEXT}
     return synthesize(context, tmp_path_factory.mktemp("variant"))

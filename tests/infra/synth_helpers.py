@@ -17,6 +17,9 @@ os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
 
 DEMO_ACCOUNT = REPO / "layers" / "local" / "python" / "postloop_local" / "accounts" / "demo.json"
 ALARM_EMAIL = "ops@example.com"
+# The LLM options of the main synth: an OpenAI-compatible server (Bedrock's), two of the models set.
+LLM_CONTEXT = {"openai_api": "chat", "openai_base_url": "https://bedrock-runtime.us-east-1.amazonaws.com/openai/v1",
+               "openai_model": "openai.gpt-oss-20b-1:0", "openai_judge_model": "openai.gpt-oss-120b-1:0"}
 NO_BUNDLING = {"aws:cdk:bundling-stacks": []}
 
 

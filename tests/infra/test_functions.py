@@ -7,11 +7,12 @@ import subprocess
 import sys
 
 import pytest
-from synth_helpers import REPO, render, write_accounts
+from synth_helpers import LLM_CONTEXT, REPO, render, write_accounts
 
 from postloop.core.account import ConfigError, load_accounts
 from postloop.runtime.settings import load_settings
 from postloop_infra import names
+from postloop_infra.options import OPENAI_CONTEXT
 
 FUNCTIONS = ("plan", "approve", "post", "scrape", "learn")
 LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
@@ -180,18 +181,28 @@ def test_environment_passes_the_settings_the_function_requires(main_synth, name)
         assert env[names.ENV_REDIS_URL] == "rediss://cache.Endpoint.Address:cache.Endpoint.Port"
     if name in ("post", "scrape"):
         settings.require("x_secret_id")
+    llm_env = {env_name: value for key, env_name in OPENAI_CONTEXT.items()
+               if (value := LLM_CONTEXT.get(key)) is not None}
     if name == "plan":
         assert env[names.ENV_OPENAI_SECRET_ID] == "postloop/openai"
+        # The LLM options reach plan as the settings it reads, and only those that were given.
+        assert {k: v for k, v in env.items() if k in OPENAI_CONTEXT.values()} == llm_env
+        assert (settings.openai_api, settings.openai_model, settings.judge_model) == (
+            "chat", "openai.gpt-oss-20b-1:0", "openai.gpt-oss-120b-1:0")
+        assert settings.openai_base_url == LLM_CONTEXT["openai_base_url"]
+    else:
+        assert not set(env) & set(OPENAI_CONTEXT.values())
     if name == "approve":
         assert env[names.ENV_APPROVAL_TOPIC_ARN] == "topic:approvals"
     allowed = {names.ENV_ACCOUNTS_FILE, names.ENV_REDIS_URL, names.ENV_X_SECRET_ID, names.ENV_OPENAI_SECRET_ID,
-               names.ENV_APPROVAL_TOPIC_ARN, *names.TABLE_ENV.values()}
+               names.ENV_APPROVAL_TOPIC_ARN, *names.TABLE_ENV.values(), *OPENAI_CONTEXT.values()}
     assert set(env) <= allowed
 
 
 def test_without_openai_plan_uses_the_offline_writer(variant_synth):
     env = resolved_env(variant_synth, "plan")
     assert names.ENV_OPENAI_SECRET_ID not in env
+    assert not set(env) & set(OPENAI_CONTEXT.values())   # no key, no LLM: its options are dropped too
 
 
 # --- the accounts packaged with the functions -----------------------------------------------------
