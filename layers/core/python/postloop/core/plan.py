@@ -32,7 +32,8 @@ from postloop.core.ports import (
     WriterFailed,
 )
 from postloop.core.predictor import engagement_vector, predict
-from postloop.core.quality import QualityReport, blend_with_judge, score_quality
+from postloop.core.quality import (QualityContext, QualityReport, blend_with_judge, quality_rejection,
+                                   score_quality)
 from postloop.core.safety import SAFETY_FAILURE, check_drafts, describe_error
 from postloop.core.spend import month_spend
 from postloop.core.records import (
@@ -382,9 +383,15 @@ class ContentChecks:
     def __init__(self, config: AccountConfig, deps: PlanDeps, drafts: list[Draft], content_type: ContentType):
         self.config, self.deps, self.drafts, self.content_type = config, deps, drafts, content_type
         self.texts = [" ".join(d.parts) for d in drafts]
-        self.reports: list[QualityReport] = [score_quality(d.parts, banned_phrases=config.banned_phrases)
-                                             for d in drafts]
+        context = QualityContext.of(config)
+        self.reports: list[QualityReport] = [score_quality(d.parts, banned_phrases=config.banned_phrases,
+                                                           context=context) for d in drafts]
         self.problems: list[list[str]] = [list(r.problems) for r in self.reports]
+        for problems, report in zip(self.problems, self.reports):
+            # Garbage is rejected on the rule score alone, trusted models or not, before a judge is paid.
+            reason = quality_rejection(report)
+            if reason:
+                problems.append(reason)
         self.records: list[dict] = [{} for _ in drafts]
         self.calls = {"moderation": 0, "judge": 0, "embeddings": 0}
         self.usd = {"judge": 0.0, "embeddings": 0.0}
