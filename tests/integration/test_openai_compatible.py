@@ -11,7 +11,7 @@ from postloop.adapters.openai_judge import JUDGE_SCHEMA, JudgeError, OpenAIJudge
 from postloop.core.account import parse_account
 from postloop.core.plan import PlanDeps, plan
 from postloop.core.ports import Draft, JudgeRequest
-from postloop.core.quality import score_quality
+from postloop.core.quality import QualityContext, score_quality
 from postloop.core.records import Status
 from postloop.runtime.settings import load_settings
 from postloop.runtime.wiring import Wiring
@@ -99,8 +99,10 @@ def test_an_unknown_judge_model_keeps_the_rule_score_and_names_the_setting(serve
 
     deps = PlanDeps(MemoryDecisionStore(), MemoryArmStore(), OneDraft(), MemoryModelRegistry(), None,
                     outcomes=MemoryOutcomeStore(), judge=judge(fake))
-    d = plan(parse_account(ACCOUNT), NOW, deps)
-    assert d.status is Status.PLANNED and d.features.quality == score_quality([DRAFT]).score
+    config = parse_account(ACCOUNT)
+    d = plan(config, NOW, deps)
+    rule = score_quality([DRAFT], context=QualityContext.of(config)).score
+    assert d.status is Status.PLANNED and d.features.quality == rule
     unavailable = d.features.checks["judge"]["unavailable"]
     assert unavailable.startswith(f"judge unavailable (JudgeError: 404 Not Found from {fake.url}/chat/completions — "
                                   "the server has no model 'qwen3:8b'")

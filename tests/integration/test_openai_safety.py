@@ -18,7 +18,7 @@ from postloop.core import features as feat
 from postloop.core.account import parse_account
 from postloop.core.plan import PlanDeps, plan
 from postloop.core.ports import Draft, JudgeRequest
-from postloop.core.quality import score_quality
+from postloop.core.quality import QualityContext, score_quality
 from postloop.core.records import Decision, Status
 from postloop_local.fake_openai import JUDGE_FORMAT, FakeOpenAI, embed_text
 from postloop_local.memory import MemoryArmStore, MemoryDecisionStore, MemoryModelRegistry, MemoryOutcomeStore
@@ -38,6 +38,11 @@ RECENT = (
 )
 NANO = (120 * 0.20 + 80 * 1.25) / 1e6        # one fake Responses call priced as gpt-5.4-nano
 FAST = {"timeout": 0.5, "max_retries": 1}     # short, bounded: a timeout costs about a second
+
+
+def _rule(parts, config) -> float:
+    """The rule score plan gives a draft of this account."""
+    return score_quality(parts, banned_phrases=config.banned_phrases, context=QualityContext.of(config)).score
 
 
 class FixedWriter:
@@ -161,7 +166,7 @@ def test_a_moderation_error_blocks_the_post_and_says_why(fake, fault, shown, req
 def test_the_judge_is_blended_into_quality(fake):
     config = parse_account({**ACCOUNT, "judge": {"weight": 0.4}})
     d = plan(config, NOW, _deps(fake, judge=judge(fake)))
-    rule = {text: score_quality([text]).score for text in DRAFTS}
+    rule = {text: _rule([text], config) for text in DRAFTS}
     chosen = d.parts[0]
     assert d.features.quality == pytest.approx(0.6 * rule[chosen] + 0.4 * 0.9)
     for c in d.candidates:
@@ -196,9 +201,9 @@ def test_a_judge_error_keeps_the_rule_score_and_notes_it(fake, fault, shown):
     config = parse_account({**ACCOUNT, "judge": {"weight": 0.4}})
     d = plan(config, NOW, _deps(fake, judge=judge(fake)))
     assert d.status is Status.PLANNED   # quality is not safety: the post goes ahead on the rule score
-    assert d.features.quality == score_quality(d.parts).score
+    assert d.features.quality == _rule(d.parts, config)
     assert d.features.checks["judge"]["unavailable"] == f"judge unavailable ({shown})"
-    assert all(c["quality"] == score_quality(c["parts"]).score for c in d.candidates)
+    assert all(c["quality"] == _rule(c["parts"], config) for c in d.candidates)
     assert d.features.checks["openai"]["calls"]["judge"] == 1     # the first failure stops the judging
     # Malformed answers were still billed calls (three of them); a timeout or a 500 was not.
     assert d.spend["openai_usd"] == pytest.approx(round(3 * NANO, 6) if fault == "malformed" else 0.0)
@@ -206,9 +211,10 @@ def test_a_judge_error_keeps_the_rule_score_and_notes_it(fake, fault, shown):
 
 def test_a_judge_score_out_of_range_is_refused(fake):
     fake.judgement = {"score": 7, "reasons": []}
-    d = plan(parse_account({**ACCOUNT, "judge": {"weight": 0.4}}), NOW, _deps(fake, judge=judge(fake)))
+    config = parse_account({**ACCOUNT, "judge": {"weight": 0.4}})
+    d = plan(config, NOW, _deps(fake, judge=judge(fake)))
     assert "is not a number in [0, 1]" in d.features.checks["judge"]["unavailable"]
-    assert d.features.quality == score_quality(d.parts).score
+    assert d.features.quality == _rule(d.parts, config)
 
 
 # --- embeddings novelty ---------------------------------------------------------------------------

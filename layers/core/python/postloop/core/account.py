@@ -137,6 +137,7 @@ class AccountConfig:
     novelty: NoveltyConfig = field(default_factory=NoveltyConfig)
     budget_x_usd: float | None = None        # monthly cap of X spend; None: no cap
     budget_openai_usd: float | None = None   # monthly cap of OpenAI spend; None: no cap
+    language: str = "en"   # ISO 639-1 code of the posts' language; the quality score checks words against it
     # A post not out this many minutes after its planned time is skipped ("late"), never posted
     # at an hour the policy did not choose; at most 60, so a post always goes out in its hour.
     max_post_delay_minutes: int = 60
@@ -205,7 +206,8 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
     _known_keys(d, {"account_id", "handle", "persona", "niche", "topics", "domain_terms", "timezone",
                     "content_types", "posting_hours", "posts_per_day", "fixed_hour", "thresholds", "learning", "policy",
                     "mode", "max_candidates", "min_novelty", "banned_phrases", "budgets",
-                    "safety", "judge", "novelty", "plausibility", "max_post_delay_minutes"}, where)
+                    "safety", "judge", "novelty", "plausibility", "max_post_delay_minutes",
+                    "language"}, where)
     account_id = _req(d, "account_id", str, where)
     if not ACCOUNT_ID.fullmatch(account_id):
         shown = repr(account_id[:80]) + ("..." if len(account_id) > 80 else "")
@@ -321,6 +323,9 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
         raise ConfigError(f"{where}.max_post_delay_minutes: must lie in 1-60 (a later post would go out "
                           f"at an hour the policy did not choose), got {max_delay}")
 
+    language = _typed(d.get("language", "en"), str, f"{where}.language")
+    if not (len(language) == 2 and language.isascii() and language.isalpha() and language.islower()):
+        raise ConfigError(f"{where}.language: a two-letter ISO 639-1 code such as 'en', got {language!r}")
     budgets = _typed(d.get("budgets", {}), dict, f"{where}.budgets")
     _known_keys(budgets, {"x_usd_per_month", "openai_usd_per_month"}, f"{where}.budgets")
     caps = {}
@@ -356,6 +361,7 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
         novelty=_parse_novelty(d.get("novelty", {}), f"{where}.novelty"),
         budget_x_usd=caps["x_usd_per_month"],
         budget_openai_usd=caps["openai_usd_per_month"],
+        language=language,
         max_post_delay_minutes=max_delay,
         plausibility=_parse_plausibility(d.get("plausibility", {}), f"{where}.plausibility"),
     )

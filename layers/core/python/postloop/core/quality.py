@@ -1,29 +1,39 @@
-"""A quality score for a post or a thread, from simple, explainable text signals.
+"""A quality score for a post or a thread: does it read as a real post, for this account?
 
-The score is the weighted mean (weights in `WEIGHTS`, summing to 1) of these
-components, each in [0, 1]:
+The score is the weighted mean (`WEIGHTS`) of components in [0, 1], each measuring one
+thing (docs/quality.md gives the reason for every weight and the measured figures):
 
-* `length_fit` – per part, 1 for 120–240 weighted characters; below 120 it falls as
-  (length/120)^1.5, so very short posts score low; from 240 to 280 it falls linearly
-  to 0.7; over 280 it is 0. Averaged over the parts.
-* `specificity` – concrete, causal language: numbers count 1, numbers with a unit or
-  percentage another 1, mechanism phrases ("because", "which means", "so that", ...)
-  1.5; the total per part, x, gives 1 − exp(−0.6·x). List and thread numbering
-  ("1.", "2/5") does not count.
-* `readability` – mean of two scores: average words per sentence (1 for 6–20, falling
-  to 0 at 40 and to 0.5 at 1) and average word length in letters (1 for 3.5–6,
-  falling to 0 at 9 and to 0.5 at 2).
-* `hook` – strength of the opening (first line, or its first sentence): a number, a
-  question, a bold opener; see `features.hook_strength`.
-* `spam` – 1 for a clean text, minus 0.2 per hashtag beyond 2, 0.15 per emoji beyond 3,
-  0.12 per ALL-CAPS word (3+ letters) beyond 2, and 0.2 per run of "!!" / "?!" style
-  punctuation; at least 0.
-* `banned` – 1 when no banned phrase occurs (case-insensitive, as whole words), else 0.
-* `x_rules` – 1 when every part is non-blank and fits X's 280 weighted characters, else 0.
+* `well_formed` – real words in the account's language, in sentences. The product of
+  five checks: the share of words found in the language's word list (`lexicon`), the
+  share of function words (English; word salad, keyword lists and other languages have
+  few), the share of the text's characters that are words (ids, timestamps, numbers and
+  links are not), word order (no "the of", no sentence ending on "the") and repetition
+  (no "aaaaaa", no word three times in a row, no one word filling the post).
+* `readability` – Flesch reading ease from `textstat`: 1 at 60 or more (plain English),
+  falling linearly to 0 at 0. Only measured for a language with a hyphenation dictionary
+  (textstat counts syllables with it); otherwise its weight is spread over the rest.
+* `specificity` – quantities in context and causal language: a number next to a unit or
+  a noun ("120 ms", "38%", "$40", "3 engineers"), a spelled-out quantity ("three
+  nights", "a dozen", "half of"), and mechanism phrases ("because", "which means"). Ids,
+  timestamps, dates, years alone, versions and list or thread numbering do not count.
+  x signals per part give 1 − exp(−0.6·x).
+* `relevance` – distinct words of the account's niche, topics and domain terms that the
+  text uses (plurals and -ing/-ed forms folded): h of them give 1 − exp(−0.7·h). Only
+  measured with an account context; without one its weight is spread over the rest.
+* `hook` – the opening's form: a question, a numbered promise ("3 steps that…"), a
+  contrast ("not X, but Y"), a strong claim ("Most people…", "X is overrated"), a
+  story opener ("I spent…"), a figure in context. A bare leading digit is not a hook.
+* `spam` – 1 minus penalties for hashtags beyond 2, emoji beyond 3, ALL-CAPS words beyond
+  2, "!!"-style punctuation, links beyond 1 and engagement bait ("follow for more",
+  "like and retweet", "tag a friend").
+* `length_fit` – per part, 1 for 120–240 weighted characters, less when shorter, 0.7 at
+  280, 0 over X's limit.
 
-Hard rule: when a part breaks X's length rule (or is blank) or a banned phrase occurs,
-the score is capped at `HARD_CAP` (0.2) and each violation is listed in `problems`.
-`problems` lists only such hard violations.
+Hard rules (`problems`): a part over X's length or blank, or a banned phrase. Floors
+(`floors`): the text is garbage – not prose, not words of the language, no sentence
+structure, broken word order, repetition, or spam. Either caps the score at `HARD_CAP`;
+`quality_rejection` turns floors and a score under `MIN_QUALITY` into the reason plan
+rejects a draft for, whether or not the models are trusted.
 
 An account may blend in a language model's judgement (`blend_with_judge`):
 quality = (1 − w) · rule score + w · judge score, with the hard cap still applied.
@@ -32,44 +42,345 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Sequence
 
-from postloop.core import text_rules
-from postloop.core.features import (
-    MECHANISM_RE,
-    NUMBER_RE,
-    NUMBER_WITH_UNIT_RE,
-    count_phrase,
-    count_words,
-    hook_strength,
-    strip_markers,
-)
+from postloop.core import lexicon, text_rules
+from postloop.core.features import MECHANISM_RE, count_phrase, strip_markers
 
 WEIGHTS: dict[str, float] = {
-    "length_fit": 0.15,
-    "specificity": 0.25,
+    "well_formed": 0.30,
+    "specificity": 0.15,
+    "relevance": 0.15,
     "readability": 0.10,
-    "hook": 0.15,
-    "spam": 0.15,
-    "banned": 0.10,
-    "x_rules": 0.10,
+    "hook": 0.10,
+    "spam": 0.10,
+    "length_fit": 0.10,
 }
-HARD_CAP = 0.2
+HARD_CAP = 0.2       # the most a draft with a problem or a floor can score
+MIN_QUALITY = 0.35   # plan rejects drafts scoring below this (docs/quality.md: where it sits)
 
-_HASHTAG_RE = re.compile(r"(?<!\w)#\w+")
+# Floors: below these the text is not a post (docs/quality.md).
+MIN_WORDS = 3
+MIN_WORD_CHAR_SHARE = 0.5
+MIN_KNOWN_SHARE = 0.6
+MIN_FUNCTION_SHARE = 0.1
+MAX_SPAM_FLOOR = 0.3
+MAX_CAPS_SHARE = 0.5
+
+# --- patterns ------------------------------------------------------------------------------------
+
+_LINK_RE = re.compile(
+    r"(?:https?://|www\.)\S+"
+    r"|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|dev|ai|co|app|ly|me|gg|xyz|info|biz)\b(?:/\S*)?",
+    re.IGNORECASE)
+_MENTION_RE = re.compile(r"(?<!\w)[@#][^\W_]\w*|(?<!\w)\$[A-Za-z]\w*")
+_HASHTAG_RE = re.compile(r"(?<!\w)#[^\W_]\w*")
+# Numbers that are not quantities: timestamps, dates, clock times, versions, ids.
+_NOT_QUANTITY_RE = re.compile(
+    r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+    r"|\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]\.?m\b\.?)?"
+    r"|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b"
+    r"|\bv?\d+\.\d+\.\d+\S*"
+    r"|\b(?=[a-z0-9-]*\d)(?=[a-z0-9-]*[a-z])[a-z0-9]{6,}(?:-[a-z0-9]{3,})*\b"
+    r"|\b\d{7,}\b",
+    re.IGNORECASE)
+_WORD_RE = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+_TOKEN_RE = re.compile(
+    r"(?P<num>(?<![^\W_])[$€£]?\d+(?:[.,]\d+)*(?:\s?%|x\b|k\b|m\b|bn\b)?)"
+    r"|(?P<word>[^\W\d_]+(?:['’-][^\W\d_]+)*)"
+    r"|(?P<stop>[.!?;:]+|\n)")
+_SENTENCE_RE = re.compile(r"[^.!?\n]+[.!?]*")
+_CHAR_RUN_RE = re.compile(r"(\S)\1{5,}")
 _CAPS_WORD_RE = re.compile(r"\b[A-Z]{3,}\b")
+# Three or more capitalised words in a row: a shouted phrase ("THIS IS HUGE", "DON'T MISS THIS").
+_SHOUTED_RE = re.compile(r"\b[A-Z]+(?:['’][A-Z]+)?(?:[ \t]+[A-Z]+(?:['’][A-Z]+)?){2,}\b")
 _SHOUTY_PUNCT_RE = re.compile(r"[!?]*![!?]+|\?{2,}")
-_SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?…])\s+|\n+")
-_LETTERS_RE = re.compile(r"[^\W\d_]+")
+_BAIT_RE = re.compile(
+    r"\b(?:like (?:and|&) (?:retweet|share|follow|subscribe)|(?:rt|retweet|repost|share) if\b"
+    r"|follow (?:me |us )?for (?:more|part)|tag (?:a|your) (?:friend|buddy)|comment below"
+    r"|drop (?:a|an|your) \S+ (?:below|if)|link in (?:bio|comments?)|dm me\b"
+    r"|smash (?:that|the) (?:like|follow)|must read|don'?t miss (?:this|out)|click (?:the )?link"
+    r"|giveaway|turn on (?:post )?notifications|like if you|reply [\"']?yes\b|type [\"']?yes\b)",
+    re.IGNORECASE)
+
+_SPELLED = frozenset("""two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
+sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred hundreds
+thousand thousands million millions billion billions dozen dozens half twice quarter""".split())
+_OF_QUANTITIES = frozenset({"half", "quarter", "dozen", "dozens", "hundreds", "thousands", "millions", "billions"})
+_NOT_UNITS = frozenset("""am pm jan feb mar apr jun jul aug sep sept oct nov dec january february march april
+may june july august september october november december""".split())
+_END_DETERMINERS = frozenset("the a an every my your our their".split())
+# After one of these determiners, these words break English word order ("the of", "a the").
+_ORDER_DETERMINERS = lexicon.DETERMINERS - {"each"}
+_BAD_AFTER_DETERMINER = _ORDER_DETERMINERS | frozenset(
+    "of to in on at by from with and or but is are was were i he she we they me him them".split())
+_GENERIC_CONTEXT_WORDS = frozenset("tips advice thing things stuff general life people basics ideas".split())
+
+_PROMISE_RE = re.compile(
+    r"\b(?:\d{1,2}|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a few)\s+"
+    r"(?:[\w'-]+\s+){0,2}(?:things|ways|steps|mistakes|lessons|rules|reasons|habits|tips|ideas|signs|truths"
+    r"|tools|books|myths|facts|tricks|changes|experiments|principles|patterns|questions|swaps|checks)\b"
+    r"|\b\d{1,2}-(?:step|minute|day|week|part)\b|^(?:how to|here's how|here is how)\b", re.IGNORECASE)
+_CONTRAST_RE = re.compile(
+    r"\bnot\b[^.?!]{1,60}?\bbut\b|,\s*not\s+(?:the\s+|your\s+|a\s+)?\w+"
+    r"|\b(?:instead of|rather than|beats|matters more than|more than you think|less than you think|versus|vs\.?)\s"
+    r"|\b(?:isn't|aren't|wasn't|doesn't|don't|is not|are not|does not|do not)\b[^?!]{1,80}?"
+    r"(?:[.;:—–]\s*|\bbut\s+)(?:it's|it is|they're|they are|the|your|you|this|that|its|what)\b",
+    re.IGNORECASE)
+_CLAIM_RE = re.compile(
+    r"^(?:most (?:people|\w+ (?:advice|tips|plans|budgets|runners|bakers|gardeners|teams|founders))|nobody|no one"
+    r"|everyone|stop\b|never\b|always\b|forget\b|quit\b|you don't need|you do not need|unpopular opinion"
+    r"|hot take|the truth|truth:|the (?:biggest|best|worst|only|real|#1|number one|single|most|cheapest|fastest)\b"
+    r"|there is no|there's no|here's the thing|the secret)"
+    r"|\b(?:is|are) (?:overrated|underrated|a myth|a lie|dead|backwards|wrong|broken|a trap|a scam"
+    r"|the (?:real|biggest|best|worst|only|cheapest))\b|\bmyth\b",
+    re.IGNORECASE)
+_STORY_RE = re.compile(
+    r"^(?:i (?:spent|tried|tested|learned|quit|built|ran|baked|grew|lost|saved|made|wrote|asked|tracked|measured"
+    r"|stopped|switched|paid|killed|planted|cooked|moved|deleted|started|wasted|used to)\b"
+    r"|last (?:year|month|week|night|spring|summer|winter|fall|autumn)|yesterday|this morning"
+    r"|in (?:19|20)\d\d|after \w+ (?:years|months|weeks|days)|my (?:first|biggest|worst|best)\b|when i\b"
+    r"|(?:\d+|two|three|four|five|six|ten) (?:years|months|weeks|days) ago)",
+    re.IGNORECASE)
+
+
+_LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "fr": "French", "it": "Italian", "pt": "Portuguese",
+                   "de": "German", "ru": "Russian", "ar": "Arabic", "lv": "Latvian", "eu": "Basque", "nl": "Dutch",
+                   "fa": "Persian"}
+
+
+@dataclass(frozen=True)
+class QualityContext:
+    """What the score knows of the account: its language and what it writes about."""
+
+    language: str = "en"
+    niche: str = ""
+    topics: tuple[str, ...] = ()
+    domain_terms: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, config) -> "QualityContext":
+        """The context of an account configuration (core/account.py's AccountConfig)."""
+        return cls(language=getattr(config, "language", "en"), niche=config.niche,
+                   topics=tuple(config.topics), domain_terms=tuple(config.domain_terms))
+
+    @property
+    def has_subject(self) -> bool:
+        return bool(self.niche.strip() or any(t.strip() for t in self.topics + self.domain_terms))
 
 
 @dataclass(frozen=True)
 class QualityReport:
     score: float
     components: dict[str, float]
-    problems: tuple[str, ...]
+    problems: tuple[str, ...]                  # hard rules: X's length rule, blank parts, banned phrases
+    floors: tuple[str, ...] = ()               # why the text is garbage, if it is
+    measures: dict[str, float] = field(default_factory=dict)   # the raw figures behind the components
 
+
+def quality_rejection(report: QualityReport) -> str | None:
+    """Why plan must reject a draft on quality alone, or None: a floor, or a score below `MIN_QUALITY`.
+
+    X's length rule and banned phrases (`report.problems`) are reported by plan on their own.
+    """
+    if report.floors:
+        return "quality: " + "; ".join(report.floors)
+    if not report.problems and report.score < MIN_QUALITY:
+        return f"quality {report.score:.2f} below the minimum {MIN_QUALITY:.2f}"
+    return None
+
+
+# --- text analysis ---------------------------------------------------------------------------------
+
+def _stem(word: str) -> str:
+    """A crude English stem: enough to match "naps" with "nap" and "baking" with "bake"."""
+    w = word.lower().replace("’", "'")
+    if w.endswith("'s"):
+        w = w[:-2]
+    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3 and not w.endswith("ss"):
+            return w[: -len(suffix)] + keep
+    return w
+
+
+def _context_vocabulary(context: QualityContext) -> tuple[frozenset[str], frozenset[str]]:
+    """(lower-case words, their stems) of the niche, topics and domain terms, without function words."""
+    words = set()
+    for phrase in (context.niche, *context.topics, *context.domain_terms):
+        for w in _WORD_RE.findall(phrase.lower()):
+            if w not in lexicon.FUNCTION_WORDS and w not in _GENERIC_CONTEXT_WORDS and len(w) >= 2:
+                words.add(w)
+    return frozenset(words), frozenset(_stem(w) for w in words)
+
+
+def _is_known(word: str, words, extra: frozenset[str]) -> bool:
+    w = word.lower().replace("’", "'")
+    if w in words or w in extra:
+        return True
+    if "-" in w:
+        return all(_is_known(p, words, extra) for p in w.split("-") if p)
+    base = _stem(w)
+    if base in words or base in extra or base + "e" in words:
+        return True
+    # Closed compounds: "serverless", "hashtags", "weeknight".
+    for i in range(3, len(w) - 2):
+        head, tail = w[:i], w[i:]
+        if words.get(head, 0) > 50 and (words.get(tail, 0) > 50 or words.get(_stem(tail), 0) > 50):
+            return True
+    return False
+
+
+@dataclass
+class _Form:
+    """The well-formedness measures of one text."""
+
+    words: int = 0
+    word_char_share: float = 0.0
+    caps_share: float = 0.0            # words in capitals: shouting, or code ("SELECT * FROM")
+    known_share: float | None = None   # None: no word list for the language
+    unknown: tuple[str, ...] = ()
+    function_share: float | None = None   # None: too short, or no function-word list for the language
+    violations: tuple[str, ...] = ()
+    repetition: tuple[str, ...] = ()
+
+    def score(self) -> float:
+        if self.words < MIN_WORDS:
+            return 0.0
+        prose = _clamp((self.word_char_share - 0.4) / 0.3) * _clamp((MAX_CAPS_SHARE + 0.2 - self.caps_share) / 0.4)
+        known = 1.0 if self.known_share is None else _clamp((self.known_share - 0.55) / 0.3)
+        structure = 1.0 if self.function_share is None else _clamp((self.function_share - 0.05) / 0.1)
+        order = _clamp(1.0 - 0.3 * len(self.violations))
+        repeated = _clamp(1.0 - 0.5 * len(self.repetition))
+        return prose * known * structure * order * repeated
+
+    def floors(self, language: str, where: str = "") -> list[str]:
+        at = f"{where}: " if where else ""
+        if self.words < MIN_WORDS:
+            return [f"{at}not prose ({self.words} word{'s' if self.words != 1 else ''})"]
+        out = []
+        if self.word_char_share < MIN_WORD_CHAR_SHARE:
+            out.append(f"{at}mostly not words ({self.word_char_share:.0%} of its characters are words; "
+                       "the rest are numbers, ids, links or symbols)")
+        if self.caps_share > MAX_CAPS_SHARE:
+            out.append(f"{at}mostly capitals ({self.caps_share:.0%} of its words): shouting or code")
+        if self.known_share is not None and self.known_share < MIN_KNOWN_SHARE:
+            shown = ", ".join(repr(w) for w in self.unknown[:3])
+            out.append(f"{at}not {_LANGUAGE_NAMES.get(language, language)} words (only {self.known_share:.0%} "
+                       "are in the word list; "
+                       f"unknown: {shown})")
+        if self.function_share is not None and self.function_share < MIN_FUNCTION_SHARE:
+            out.append(f"{at}no sentence structure ({self.function_share:.0%} function words such as "
+                       "'the', 'of', 'is')")
+        if len(self.violations) >= 2 or (self.violations and len(self.violations) / self.words >= 0.08):
+            out.append(f"{at}broken word order ({', '.join(repr(v) for v in self.violations[:3])})")
+        if self.repetition:
+            out.append(f"{at}repetition ({'; '.join(self.repetition[:2])})")
+        return out
+
+
+def _clamp(x: float) -> float:
+    return max(0.0, min(1.0, x))
+
+
+def _body(text: str) -> str:
+    """The text without links, mentions, hashtags and list or thread numbering."""
+    return strip_markers(_MENTION_RE.sub(" ", _LINK_RE.sub(" ", text)))
+
+
+def _form(text: str, language: str, extra: frozenset[str]) -> _Form:
+    body = _body(text)
+    # Letters inside ids and timestamps ("3f8a9c2d", "T14:59") are not words.
+    clean = _NOT_QUANTITY_RE.sub(" ", body)
+    words = _WORD_RE.findall(clean)
+    counted = [w for w in words if len(w) > 1 or w.lower() in ("a", "i")]
+    f = _Form(words=len(counted))
+    visible = sum(1 for ch in body if not ch.isspace() and ch not in ".,;:!?'\"()-–—…")
+    f.word_char_share = sum(len(w) for w in words) / visible if visible else 0.0
+    if f.words < MIN_WORDS:
+        return f
+    f.caps_share = sum(w.isupper() for w in counted if len(w) > 1) / len(counted)
+
+    vocabulary = lexicon.known_words(language)
+    if vocabulary is not None:
+        known, unknown = 0.0, []
+        sentence_start = True
+        for token in _TOKEN_RE.finditer(clean):
+            kind, value = token.lastgroup, token.group()
+            if kind == "stop":
+                sentence_start = True
+                continue
+            if kind != "word" or (len(value) == 1 and value.lower() not in ("a", "i")):
+                sentence_start = sentence_start and kind != "word"
+                continue
+            if value.isupper() and len(value) <= 5:
+                known += 1   # an acronym: API, NASA, ROI
+            elif _is_known(value, vocabulary, extra):
+                known += 1
+            elif value[:1].isupper() and not sentence_start:
+                known += 0.5   # a name: it may be real, but a text of names is not prose
+                unknown.append(value)
+            else:
+                unknown.append(value)
+            sentence_start = False
+        f.known_share = known / len(counted)
+        f.unknown = tuple(unknown)
+
+    lowered = [w.lower().replace("’", "'") for w in counted]
+    if language in lexicon.STRUCTURE_LANGUAGES and len(lowered) >= 6:
+        f.function_share = sum(w in lexicon.FUNCTION_WORDS for w in lowered) / len(lowered)
+    if language in lexicon.STRUCTURE_LANGUAGES:
+        f.violations = tuple(_order_violations(clean))
+    f.repetition = tuple(_repetition(body, lowered))
+    return f
+
+
+def _order_violations(body: str) -> list[str]:
+    found = []
+    previous = None   # (lower-case word, as written) of the previous word in this sentence
+    for token in _TOKEN_RE.finditer(body):
+        kind, value = token.lastgroup, token.group()
+        if kind == "stop":
+            if previous and previous[1] in _END_DETERMINERS:
+                found.append(f"{previous[1]}{value.strip() or ' ⏎'}")
+            previous = None
+            continue
+        if kind != "word":
+            previous = None
+            continue
+        lower = value.lower().replace("’", "'")
+        if previous:
+            if previous[0] in _ORDER_DETERMINERS and lower in _BAD_AFTER_DETERMINER:
+                found.append(f"{previous[1]} {value}")
+            elif previous[0] == lower and lower in lexicon.FUNCTION_WORDS:
+                found.append(f"{previous[1]} {value}")
+        previous = (lower, value)
+    if previous and previous[1] in _END_DETERMINERS:
+        found.append(f"ends on {previous[1]!r}")
+    return found
+
+
+def _repetition(body: str, lowered: list[str]) -> list[str]:
+    found = []
+    run = _CHAR_RUN_RE.search(body)
+    if run:
+        found.append(f"{run.group()[:12]!r}")
+    streak = 1
+    for a, b in zip(lowered, lowered[1:]):
+        streak = streak + 1 if a == b else 1
+        if streak == 3:
+            found.append(f"{a!r} three times in a row")
+            break
+    content = [w for w in lowered if w not in lexicon.FUNCTION_WORDS]
+    if len(lowered) >= 6 and content:
+        word, n = Counter(content).most_common(1)[0]
+        if n >= 3 and n / len(lowered) > 0.3:
+            found.append(f"{word!r} is {n} of {len(lowered)} words")
+    return found
+
+
+# --- components ----------------------------------------------------------------------------------------
 
 def _length_fit(length: int) -> float:
     if length > text_rules.MAX_WEIGHTED_LENGTH:
@@ -81,60 +392,171 @@ def _length_fit(length: int) -> float:
     return 1.0 - 0.3 * (length - 240) / 40
 
 
-def _specificity(text: str, n_parts: int) -> float:
-    text = strip_markers(text)
-    signals = (
-        len(NUMBER_RE.findall(text))
-        + len(NUMBER_WITH_UNIT_RE.findall(text))
-        + 1.5 * len(MECHANISM_RE.findall(text))
-    )
-    return 1.0 - math.exp(-0.6 * signals / max(1, n_parts))
+def quantities(text: str) -> list[str]:
+    """The quantities in context in `text`: "120 ms", "38%", "$40", "three nights", "half of".
+
+    A number counts with a unit or a symbol, or when the next word is a content word (not
+    a function word, a month or am/pm). Timestamps, dates, clock times, versions, ids, years
+    on their own and list or thread numbering are removed first.
+    """
+    body = _NOT_QUANTITY_RE.sub(" ", _body(text))
+    tokens = [(m.lastgroup, m.group()) for m in _TOKEN_RE.finditer(body)]
+    found = []
+    for i, (kind, value) in enumerate(tokens):
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else ("stop", "")
+        next_word = nxt[1].lower() if nxt[0] == "word" else ""
+        content_next = bool(next_word) and next_word not in lexicon.FUNCTION_WORDS and next_word not in _NOT_UNITS
+        if kind == "num":
+            unit = value[0] in "$€£" or value.rstrip()[-1:].lower() in ("%", "x", "k", "m") or value.endswith("bn")
+            digits = value.strip("$€£%xkmbn ").replace(",", "")
+            year = len(digits) == 4 and digits.isdigit() and 1900 <= int(digits) <= 2100
+            if unit or (content_next and not year):
+                found.append(value + (" " + nxt[1] if content_next and not unit else ""))
+        elif kind == "word":
+            lower = value.lower()
+            if lower in _SPELLED:
+                of_next = lower in _OF_QUANTITIES and next_word in ("of", "a", "an", "the")
+                if content_next or of_next or lower == "twice":
+                    found.append(f"{value} {nxt[1]}".strip())
+            elif lower == "couple" and i and tokens[i - 1][1].lower() == "a" and next_word == "of":
+                found.append("a couple of")
+    return found
 
 
-def _band(
-    value: float, low: float, high: float, floor_at: float, floor: float, zero_at: float
-) -> float:
-    """1 inside [low, high]; linear to `floor` at `floor_at` below, to 0 at `zero_at` above."""
-    if value < low:
-        return max(floor, 1.0 - (1.0 - floor) * (low - value) / (low - floor_at))
-    if value > high:
-        return max(0.0, 1.0 - (value - high) / (zero_at - high))
-    return 1.0
+def _specificity(parts: Sequence[str]) -> tuple[float, int]:
+    text = "\n\n".join(parts)
+    signals = len(quantities(text)) + len(MECHANISM_RE.findall(strip_markers(text)))
+    return 1.0 - math.exp(-0.6 * signals / max(1, len(parts))), signals
 
 
-def _readability(text: str) -> float:
-    sentences = [s for s in _SENTENCE_SPLIT_RE.split(text) if count_words(s) > 0]
-    words = _LETTERS_RE.findall(text)
-    if not sentences or not words:
-        return 0.0
-    words_per_sentence = sum(count_words(s) for s in sentences) / len(sentences)
-    letters_per_word = sum(len(w) for w in words) / len(words)
-    return 0.5 * _band(words_per_sentence, 6, 20, 1, 0.5, 40) + 0.5 * _band(
-        letters_per_word, 3.5, 6, 2, 0.5, 9
-    )
+def _readability(text: str, language: str, words: int) -> tuple[float | None, float]:
+    """(component, Flesch reading ease) of the text's prose; (None, 0) for a language textstat cannot read."""
+    import pyphen     # lazy, like textstat: plan alone scores drafts
+    import textstat   # its English syllable counts load CMUdict once per process
+
+    if pyphen.language_fallback(_textstat_language(language)) is None:
+        return None, 0.0   # no hyphenation dictionary, so no syllable counts for this language
+    if words < MIN_WORDS:
+        return 0.0, 0.0
+    lines = [line.strip() for line in _body(text).splitlines() if line.strip()]
+    prose = " ".join(line if line[-1] in ".!?:" else line + "." for line in lines)
+    ease = textstat.backend.metrics.flesch_reading_ease(prose, _textstat_language(language))
+    return _clamp(ease / 60.0), ease
 
 
-def _spam(text: str) -> float:
+def _textstat_language(language: str) -> str:
+    return {"en": "en_US"}.get(language, language)
+
+
+def _relevance(text: str, context: QualityContext, stems: frozenset[str]) -> tuple[float, int]:
+    used = {_stem(w) for w in _WORD_RE.findall(text.lower())} & stems
+    phrases = sum(1 for t in context.domain_terms if " " in t.strip() and count_phrase(text, t))
+    hits = len(used) + phrases
+    return 1.0 - math.exp(-0.7 * hits), hits
+
+
+def _opening(first_part: str) -> str:
+    stripped = strip_markers(first_part).strip()
+    line = stripped.split("\n", 1)[0].strip() if stripped else ""
+    sentences = re.split(r"(?<=[.!?])\s+", line)
+    opening = sentences[0]
+    if len(opening) <= 60 and len(sentences) > 1:
+        opening += " " + sentences[1]   # "Your phone isn't keeping you up. Your scroll is."
+    return opening
+
+
+def hook_forms(first_part: str) -> list[str]:
+    """The forms of hook the opening of `first_part` takes (see the module docstring)."""
+    opening = _opening(first_part)
+    if len(_WORD_RE.findall(_body(opening))) < MIN_WORDS:
+        return []
+    forms = []
+    if "?" in opening:
+        forms.append("question")
+    if _PROMISE_RE.search(opening):
+        forms.append("numbered promise")
+    if _CONTRAST_RE.search(opening):
+        forms.append("contrast")
+    if _CLAIM_RE.search(opening):
+        forms.append("strong claim")
+    if _STORY_RE.search(opening):
+        forms.append("story")
+    if quantities(opening):
+        forms.append("figure")
+    return forms
+
+
+_HOOK_STRENGTH = {"numbered promise": 0.85, "question": 0.8, "contrast": 0.8, "strong claim": 0.8,
+                  "story": 0.75, "figure": 0.55}
+
+
+def _hook(first_part: str) -> float:
+    forms = hook_forms(first_part)
+    opening = _opening(first_part)
+    short = len(opening) <= 110 and len(_WORD_RE.findall(opening)) >= 4
+    if not forms:
+        return 0.15 if short else 0.05
+    best = max(_HOOK_STRENGTH[f] for f in forms)
+    return min(1.0, best + (0.1 if len(forms) > 1 else 0.0) + (0.15 if short else 0.0))
+
+
+def _spam(text: str) -> tuple[float, list[str]]:
     hashtags = len(_HASHTAG_RE.findall(text))
     emoji = text_rules.count_emoji(text)
     caps = len(_CAPS_WORD_RE.findall(text))
     shouting = len(_SHOUTY_PUNCT_RE.findall(text))
-    penalty = (
-        0.2 * max(0, hashtags - 2)
-        + 0.15 * max(0, emoji - 3)
-        + 0.12 * max(0, caps - 2)
-        + 0.2 * shouting
-    )
-    return max(0.0, 1.0 - penalty)
+    links = len(_LINK_RE.findall(text))
+    bait = [m.group() for m in _BAIT_RE.finditer(text)]
+    signs = []
+    penalty = 0.0
+    shouted = [m.group() for m in _SHOUTED_RE.finditer(text)]
+    for count, free, each, name in ((hashtags, 2, 0.25, "hashtags"), (emoji, 3, 0.15, "emoji"),
+                                    (caps, 2, 0.12, "ALL-CAPS words"), (shouting, 0, 0.2, "'!!'-style runs"),
+                                    (links, 1, 0.3, "links")):
+        if count > free:
+            penalty += each * (count - free)
+            signs.append(f"{count} {name}")
+    if shouted:
+        penalty += 0.3 * len(shouted)
+        signs.append("shouting " + ", ".join(repr(b) for b in shouted[:2]))
+    if bait:
+        penalty += 0.3 * len(bait)
+        signs.append("engagement bait " + ", ".join(repr(b) for b in bait[:2]))
+    return max(0.0, 1.0 - penalty), signs
 
 
-def score_quality(parts: Sequence[str], *, banned_phrases: Sequence[str] = ()) -> QualityReport:
+# --- the score -----------------------------------------------------------------------------------------
+
+def _floors_for(parts: Sequence[str], forms: list[_Form], whole: _Form, spam: float, spam_signs: list[str],
+                language: str) -> list[str]:
+    """Why the text is garbage (empty when it is not); see the module docstring."""
+    text = "\n\n".join(parts)
+    if whole.words < MIN_WORDS and _LINK_RE.search(text):
+        out = ["a bare link with no text to go with it"]
+    else:
+        out = whole.floors(language)
+    if len(parts) > 1:
+        # Each part is read on its own too: one garbage part spoils a thread. A part of one or
+        # two words ("Lesson learned.") is judged with the whole, not alone.
+        for k, f in enumerate(forms, start=1):
+            if f.words == 0:
+                out.append(f"part {k} has no words")
+            elif f.words >= MIN_WORDS:
+                out.extend(reason for reason in f.floors(language, f"part {k}") if reason not in out)
+    if spam <= MAX_SPAM_FLOOR:
+        out.append("spam (" + ", ".join(spam_signs) + ")")
+    return out
+
+
+def score_quality(parts: Sequence[str], *, banned_phrases: Sequence[str] = (),
+                  context: QualityContext | None = None) -> QualityReport:
     """Score a post (one part) or a thread (several parts) in [0, 1].
 
-    Returns the weighted mean of the components described in the module docstring,
-    capped at `HARD_CAP` when X's length rule is broken, a part is blank, or a banned
-    phrase occurs; each such violation is named in `problems`.
+    The weighted mean of the components in the module docstring; `relevance` is measured
+    only when `context` names a niche, topics or domain terms. Capped at `HARD_CAP` when a
+    hard rule is broken (`problems`) or the text is garbage (`floors`).
     """
+    context = context or QualityContext()
     parts = list(parts)
     text = "\n\n".join(parts)
     lengths = [text_rules.weighted_length(p) for p in parts]
@@ -152,33 +574,56 @@ def score_quality(parts: Sequence[str], *, banned_phrases: Sequence[str] = ()) -
         if count_phrase(text, phrase)
     ]
 
+    context_words, stems = _context_vocabulary(context)
+    whole = _form(text, context.language, context_words)
+    per_part = [_form(p, context.language, context_words) for p in parts] if len(parts) > 1 else [whole]
+    spam, spam_signs = _spam(text)
+    specificity, signals = _specificity(parts)
+    readability, ease = _readability(text, context.language, whole.words)
+
     components = {
+        # A part of one or two words ("Lesson learned.") is judged with the whole, not alone.
+        "well_formed": min(f.score() for f in [whole, *per_part] if f is whole or f.words == 0
+                           or f.words >= MIN_WORDS) if parts else 0.0,
+        "specificity": specificity,
+        "hook": _hook(parts[0]) if parts else 0.0,
+        "spam": spam,
         "length_fit": sum(map(_length_fit, lengths)) / len(lengths) if lengths else 0.0,
-        "specificity": _specificity(text, len(parts)),
-        "readability": _readability(text),
-        "hook": hook_strength(parts[0]) if parts else 0.0,
-        "spam": _spam(text),
-        "banned": 0.0 if banned_problems else 1.0,
-        "x_rules": 0.0 if rule_problems else 1.0,
     }
-    score = sum(WEIGHTS[name] * value for name, value in components.items())
+    measures = {"words": float(whole.words), "word_char_share": whole.word_char_share,
+                "flesch_reading_ease": ease, "specific_signals": float(signals),
+                "order_violations": float(len(whole.violations))}
+    if whole.known_share is not None:
+        measures["known_word_share"] = whole.known_share
+    if whole.function_share is not None:
+        measures["function_word_share"] = whole.function_share
+    if readability is not None:
+        components["readability"] = readability
+    if context.has_subject:
+        components["relevance"], hits = _relevance(text, context, stems)
+        measures["relevance_hits"] = float(hits)
+    total_weight = sum(WEIGHTS[name] for name in components)
+    score = sum(WEIGHTS[name] * value for name, value in components.items()) / total_weight
+
+    floors = tuple(_floors_for(parts, per_part, whole, spam, spam_signs, context.language)) if parts else ()
     problems = tuple(rule_problems + banned_problems)
-    if problems:
+    if problems or floors:
         score = min(score, HARD_CAP)
-    return QualityReport(score=max(0.0, min(1.0, score)), components=components, problems=problems)
+    return QualityReport(score=max(0.0, min(1.0, score)), components=components, problems=problems,
+                         floors=floors, measures=measures)
 
 
 def blend_with_judge(report: QualityReport, judge_score: float, weight: float) -> float:
     """(1 − weight) · the rule score + weight · the judge's score, in [0, 1].
 
-    The rule score's hard cap still holds: a draft that breaks X's length rule or uses a
-    banned phrase stays at or below `HARD_CAP` whatever the judge thinks of it.
+    The rule score's hard cap still holds: a draft that breaks X's length rule, uses a
+    banned phrase or is garbage stays at or below `HARD_CAP` whatever the judge thinks of it.
     """
     if not 0 <= weight <= 1:
         raise ValueError(f"judge weight must lie in [0, 1], got {weight!r}")
     if not (isinstance(judge_score, (int, float)) and 0 <= judge_score <= 1):
         raise ValueError(f"judge score must lie in [0, 1], got {judge_score!r}")
     blended = (1 - weight) * report.score + weight * judge_score
-    if report.problems:
+    if report.problems or report.floors:
         blended = min(blended, HARD_CAP)
     return max(0.0, min(1.0, blended))
