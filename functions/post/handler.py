@@ -13,7 +13,10 @@ from postloop.runtime.tasks import post_task
 def lambda_handler(event, context):
     if isinstance(event, dict) and isinstance(event.get("decision_id"), str):
         logger.set_correlation_id(event["decision_id"])
-    out = post_task(event, wiring.current())
+    w = wiring.current()
+    # X's calls end a reserve before Lambda would stop the function, so the outcome is recorded.
+    with w.x_budget(context.get_remaining_time_in_millis() / 1000):
+        out = post_task(event, w)
     metrics.add_dimension("account", out["account_id"])
     metrics.add_metric(name=f"Post_{out['action']}", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="SpendUSD", unit=MetricUnit.NoUnit, value=out["spend_usd"])

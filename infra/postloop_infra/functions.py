@@ -74,7 +74,11 @@ SPECS: dict[str, FunctionSpec] = {
     ),
     "post": FunctionSpec(
         "Publishes a planned decision to X, exactly once.",
-        # A thread of up to 5 parts, the follower read and a reconciliation, 10 s per X call.
+        # X's calls run in a budget of the time Lambda leaves the invocation (runtime/wiring.py
+        # x_budget): creates end 20 s before this timeout, reconciling reads 10 s before it, however
+        # slow X is (tests/infra/test_functions.py measures it). Without it, a three-part thread on
+        # an X answering each create at its last retry takes 230 s. Shorter than the claim lease
+        # (core/post.py CLAIM_LEASE, 3 min), so no live invocation's claim is taken over.
         memory_mb=256, timeout_seconds=120,
         tables=(
             # The decision (get, claim, save); its recent posts on X, by posted_at, when post reconciles

@@ -274,3 +274,130 @@ def test_cdk_app_entry_point_reports_a_bad_account_in_one_line(tmp_path):
     assert result.returncode == 1
     assert "postloop: cannot synthesize:" in result.stderr and "demo.json: not valid JSON" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# --- post's time budget: its worst case against its timeout and the claim lease ------------------
+
+class _VirtualX:
+    """The X client's transport on a virtual clock: every request to the fake X takes its whole
+    timeout (the slowest X that still answers), and the ones `fails` picks then time out without
+    reaching X. Backoff sleeps advance the same clock, so `t` is the time X costs an invocation."""
+
+    def __init__(self, fails):
+        import requests
+        self.t = 0.0
+        self.fails = fails
+        self.count: dict[tuple[str, str], int] = {}
+        self.session = requests.Session()
+
+    def sleep(self, seconds: float) -> None:
+        self.t += seconds
+
+    def request(self, method, url, timeout=None, **kwargs):
+        import requests
+        from urllib.parse import urlsplit
+        path = urlsplit(url).path
+        key = (method, "/2/users/*/tweets" if path.startswith("/2/users/") and path.endswith("/tweets") else path)
+        n = self.count[key] = self.count.get(key, 0) + 1
+        self.t += timeout
+        if self.fails(key, n):
+            raise requests.ReadTimeout(f"{method} {path}: no answer in {timeout} s")
+        return self.session.request(method, url, timeout=5, **kwargs)
+
+
+def _retries() -> int:
+    import inspect
+
+    from postloop.adapters.x_api import XApiClient
+    return inspect.signature(XApiClient).parameters["max_retries"].default
+
+
+# Ways X can be slow. Creates that time out until their last retry are the costliest: the client
+# asks X before each retry (a read of up to the timeout too).
+SLOW_X = {
+    "every answer at its timeout": lambda key, n: False,
+    "creates answered on their last retry": lambda key, n: key == ("POST", "/2/tweets") and n % (_retries() + 1) != 0,
+    "every call answered on its last retry": lambda key, n: n % (_retries() + 1) != 0,
+}
+
+
+def _post_on_slow_x(fails, *, parts: int, crashed_claim: bool, timeout_s: float, budget_s: float | None,
+                    read_grace_s: float = 0.0):
+    """Run post's use case with the real X client over `_VirtualX`, as the post function wires it
+    (Wiring._build_x: DeadlineSession, the deadline's sleep, the settings' X timeout), inside a
+    budget of `budget_s` (None: none) with `read_grace_s` more for reads. Returns (seconds X
+    took, the decision afterwards, the fake X)."""
+    from datetime import datetime, timedelta, timezone
+
+    from postloop.adapters.deadline import Deadline, DeadlineSession
+    from postloop.adapters.x_api import XApiClient
+    from postloop.core.post import CLAIM_LEASE, PostDeps, RetryLater, post
+    from postloop.core.records import Decision, Status
+    from postloop_local.fake_x import FakeXServer, QuietAudience
+    from postloop_local.memory import MemoryDecisionStore
+
+    x = _VirtualX(fails)
+    start = datetime(2026, 3, 2, 9, tzinfo=timezone.utc)
+    at = lambda: start + timedelta(seconds=x.t)   # noqa: E731
+    decisions = MemoryDecisionStore()
+    status = Status.POSTING if crashed_claim else Status.PLANNED
+    decisions.put_new(Decision("demo", "d1", start - timedelta(hours=1), status, content_type="thread", hour=9,
+                               scheduled_for=start, parts=[f"part {i} of a slow thread" for i in range(parts)],
+                               updated_at=start - CLAIM_LEASE - timedelta(minutes=1)))
+    deadline = Deadline(monotonic=lambda: x.t, sleep=x.sleep)
+    with FakeXServer(QuietAudience(), at, token="t") as fake:
+        client = XApiClient(fake.base_url, "t", timeout=timeout_s, session=DeadlineSession(deadline, x),
+                            sleep=deadline.sleep)
+        with deadline.budget(budget_s, read_grace=read_grace_s):
+            try:
+                post("demo", "d1", start, PostDeps(decisions, client, clock=at))
+            except RetryLater:
+                pass
+        return x.t, decisions.get("demo", "d1"), fake
+
+
+def _post_limits(main_synth) -> tuple[float, float]:
+    """The post function's timeout as synthesized, and the X timeout its settings give."""
+    timeout = float(fn_props(main_synth, "post")["Timeout"])
+    settings = load_settings({"AWS_REGION": "us-east-1", **resolved_env(main_synth, "post")})
+    return timeout, settings.x_timeout
+
+
+def test_post_ends_before_its_claim_lease_and_keeps_a_reserve_for_its_last_write(main_synth):
+    from postloop.core.post import CLAIM_LEASE
+    from postloop.runtime.wiring import X_BUDGET_RESERVE_SECONDS, X_READ_GRACE_SECONDS
+
+    timeout, x_timeout = _post_limits(main_synth)
+    # A live invocation's claim is never taken over: Lambda stops it before its lease runs out.
+    assert timeout < CLAIM_LEASE.total_seconds()
+    # One reconciling read fits in the grace after the creates' end, and time is left after it.
+    assert x_timeout <= X_READ_GRACE_SECONDS < X_BUDGET_RESERVE_SECONDS < timeout
+
+
+@pytest.mark.parametrize("crashed_claim", [False, True], ids=["planned", "crashed claim taken over"])
+@pytest.mark.parametrize("slow", list(SLOW_X))
+def test_on_the_slowest_x_post_ends_within_its_budget_and_leaves_no_claim(main_synth, slow, crashed_claim):
+    """However slow X is, X's calls end before the function's timeout with time to spare (the
+    budget the handler sets from its remaining time), and the decision is recorded or its claim
+    released: never left `posting` for a take-over three minutes later."""
+    from postloop.core.records import Status
+    from postloop.runtime.wiring import X_BUDGET_RESERVE_SECONDS, X_READ_GRACE_SECONDS
+
+    timeout, x_timeout = _post_limits(main_synth)
+    budget = timeout - X_BUDGET_RESERVE_SECONDS
+    took, d, fake = _post_on_slow_x(SLOW_X[slow], parts=5, crashed_claim=crashed_claim, timeout_s=x_timeout,
+                                    budget_s=budget, read_grace_s=X_READ_GRACE_SECONDS)
+    limit = budget + X_READ_GRACE_SECONDS
+    assert took <= limit < timeout, f"X took {took:.1f} s; reads must end by {limit:.0f} s, the function at {timeout:.0f}"
+    assert d.status in (Status.POSTED, Status.PLANNED), (d.status, d.status_reason)
+    assert len({p.text for p in fake.live_posts()}) == len(fake.live_posts())   # nothing posted twice
+
+
+def test_without_the_budget_a_slow_x_outlasts_the_post_function(main_synth):
+    """The guard can fail: the same client without a budget, on X answering creates at their last
+    retry, runs past the function's timeout with a three-part thread (Lambda would stop it mid-thread
+    and its claim would wait out the lease)."""
+    timeout, x_timeout = _post_limits(main_synth)
+    took, d, _ = _post_on_slow_x(SLOW_X["creates answered on their last retry"], parts=3, crashed_claim=False,
+                                 timeout_s=x_timeout, budget_s=None)
+    assert took > timeout, f"X took {took:.1f} s; the function may run {timeout:.0f} s"

@@ -732,3 +732,51 @@ def test_an_account_in_approval_mode_waits_for_a_person(stack, moto_sfn, approve
     else:
         assert d.status is Status.REJECTED and _x_creates(stack) == 0
         assert moto_sfn.states_entered(cycle_arn)[-1] == "02 stop"
+
+
+# --- a function stopped at its timeout ------------------------------------------------------------
+
+def test_a_function_timeout_is_retried_like_a_crash(machines):
+    """Step Functions' guide names a function's death Lambda.Unknown; a function stopped at its timeout
+    reports Sandbox.Timedout. Every Lambda task retries both with the step's own Retry."""
+    assert {"Lambda.Unknown", "Sandbox.Timedout"} <= set(TRANSIENT.errors)
+    for _, name, state in _all_tasks(machines):
+        if state["Resource"] == asl.LAMBDA_INVOKE:
+            retried = {e for r in state["Retry"] for e in r["ErrorEquals"]}
+            assert {"Lambda.Unknown", "Sandbox.Timedout"} <= retried, name
+
+
+def test_a_post_stopped_at_its_timeout_is_retried_and_posts_once(stack, moto_sfn, monkeypatch, main_synth):
+    """Lambda stops the first post at its timeout before it reaches X and reports Sandbox.Timedout:
+    the definition's Retry runs post again, which publishes. (Without Sandbox.Timedout in the Retry,
+    the Catch took the cycle to the reconcile-only post, which finds nothing on X: failed.)"""
+    from postloop.core.plan import decision_id_for
+    from postloop_local import invoke as local_invoke
+
+    timeout = float(main_synth.resource(main_synth.stack.functions.functions["post"])["Properties"]["Timeout"])
+    # What Lambda reports for a function stopped at its timeout: errorType "Sandbox.Timedout".
+    timed_out = type("Sandbox.Timedout", (Exception,), {})
+    real = local_invoke.load_handler("post")
+    seen = []
+
+    def post_handler(event, context):
+        seen.append(event)
+        if len(seen) == 1:
+            stack.clock.t += dt.timedelta(seconds=timeout)   # it ran until Lambda stopped it
+            raise timed_out(f"Task timed out after {timeout:.2f} seconds")
+        return real(event, context)
+
+    monkeypatch.setitem(local_invoke._loaded, "post", types.SimpleNamespace(lambda_handler=post_handler))
+    scheduled = stack.start
+    stack.clock.t = scheduled
+    decision_id = decision_id_for("demo", scheduled)
+    assert moto_sfn.wait(moto_sfn.start("schedule-1", "demo", scheduled))["status"] == "SUCCEEDED"
+    cycle = moto_sfn.wait(moto_sfn.cycle_execution_arn(decision_id))
+    assert cycle["status"] == "SUCCEEDED", moto_sfn.history(cycle["executionArn"])
+    d = stack.wiring.decisions.get("demo", decision_id)
+    assert d.status is Status.POSTED and d.status_reason is None, d.status_reason
+    assert len(seen) == 2 and "mode" not in seen[1]   # the Retry, not the reconcile-only post
+    assert _x_creates(stack) == len(d.parts)
+    # The retry went out one retry interval after Lambda stopped the first attempt.
+    assert stack.x.posts[d.post_ids[0]].created_at == d.scheduled_for + dt.timedelta(
+        seconds=timeout + TRANSIENT.interval_seconds)

@@ -27,9 +27,13 @@ class Retry:
 
 # A task raises RetryLater when the outside world said "not now" (X 429/5xx,
 # a timeout) and nothing was published; the workflow waits and tries again.
-# Lambda.Unknown is a function that died (timeout, out of memory): every task is idempotent
-# and post reconciles a claim it finds left behind, so running it again is what recovers.
-TRANSIENT = Retry(errors=("RetryLater", "Lambda.Unknown"), max_attempts=4, interval_seconds=60, backoff_rate=2.0)
+# A function that died is retried too: every task is idempotent and post reconciles a claim it
+# finds left behind, so running it again is what recovers. Step Functions' guide names such
+# deaths (a timeout, running out of memory) Lambda.Unknown; a function stopped at its timeout
+# reports Sandbox.Timedout, which Lambda.Unknown does not match. (States.Timeout is a Task's own
+# TimeoutSeconds, which these tasks do not set; Lambda's service errors are retried in asl.py.)
+TRANSIENT = Retry(errors=("RetryLater", "Lambda.Unknown", "Sandbox.Timedout"), max_attempts=4, interval_seconds=60,
+                  backoff_rate=2.0)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,14 @@ class UnknownAccount(LookupError):
     pass
 
 
+# The end of an invocation that X's creates leave alone (adapters/deadline.py): reads to reconcile
+# may use the first X_READ_GRACE_SECONDS of it (one read of POSTLOOP_X_TIMEOUT_SECONDS fits), and
+# the rest is for the claim's conditional write (DynamoDB, milliseconds) and the handler's logs
+# and metrics.
+X_BUDGET_RESERVE_SECONDS = 20.0
+X_READ_GRACE_SECONDS = 10.0
+
+
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -132,6 +140,7 @@ class Wiring:
         import boto3
 
         from postloop.adapters.credentials import DynamoLease, SecretsManagerCredentials
+        from postloop.adapters.deadline import DeadlineSession
         from postloop.adapters.x_api import XApiClient
         from postloop.adapters.x_auth import TOKEN_PATH, CredentialError, auth_from_secret
 
@@ -144,7 +153,21 @@ class Wiring:
                                     lease_name=f"x-oauth2:{secret_id}", clock=self.clock, timeout=s.x_timeout)
         except CredentialError as err:
             raise SettingsError(str(err)) from None
-        return XApiClient(s.x_api_base_url, auth, timeout=s.x_timeout)
+        # Every X request and backoff is bounded by the invocation's budget (x_budget).
+        return XApiClient(s.x_api_base_url, auth, timeout=s.x_timeout,
+                          session=DeadlineSession(self.x_deadline), sleep=self.x_deadline.sleep)
+
+    @cached_property
+    def x_deadline(self):
+        from postloop.adapters.deadline import Deadline
+        return Deadline()
+
+    def x_budget(self, remaining_seconds: float | None):
+        """A context in which the X clients' creates end `X_BUDGET_RESERVE_SECONDS` before the
+        invocation's `remaining_seconds` do, and their reads `X_READ_GRACE_SECONDS` later (None:
+        no limit), leaving the function time to record what happened before Lambda stops it."""
+        budget = None if remaining_seconds is None else remaining_seconds - X_BUDGET_RESERVE_SECONDS
+        return self.x_deadline.budget(budget, read_grace=X_READ_GRACE_SECONDS)
 
     @cached_property
     def writer(self):
