@@ -21,6 +21,16 @@ def lambda_handler(event, context):
     metrics.add_metric(name="ModelCacheWriteFailed", unit=MetricUnit.Count, value=int(out["cache_write_failed"]))
     if out["cache_write_failed"]:
         logger.warning("model cache write failed; plan reads the durable copy", extra={"notes": out["notes"]})
+    sweep = out["sweep"]
+    if "suspects" in sweep:
+        metrics.add_metric(name="OrphansAdopted", unit=MetricUnit.Count, value=len(sweep["adopted"]))
+        metrics.add_metric(name="UnmatchedLivePosts", unit=MetricUnit.Count, value=sweep["unmatched"])
+        metrics.add_metric(name="SpendUSD", unit=MetricUnit.NoUnit, value=sweep["spend_usd"])
+        if sweep["adopted"] or sweep["unmatched"]:
+            logger.warning("sweep found live posts no decision recorded", extra={
+                "adopted": sweep["adopted"], "unmatched_post_ids": sweep["unmatched_ids"]})
+    elif "error" in sweep:
+        metrics.add_metric(name="SweepFailed", unit=MetricUnit.Count, value=1)
     logger.info("learn finished", extra={"samples": out["samples"], "notes": out["notes"],
-                                         "model_version": out["model_version"]})
+                                         "model_version": out["model_version"], "sweep": sweep})
     return out

@@ -100,14 +100,18 @@ SPECS: dict[str, FunctionSpec] = {
         x_secret=True,
     ),
     "learn": FunctionSpec(
-        "Rebuilds the bandit arms and refits the models from the settled window.",
+        "Adopts live posts no decision records, then rebuilds the bandit arms and refits the models.",
         memory_mb=512, timeout_seconds=120,
         tables=(
-            TableAccess("content_metadata", indexes={"by_posted_at": QUERY}),
+            # Settled posts (by posted_at); the sweep's failed decisions (by planned_at) and its
+            # conditional save of an adopted one (postloop.core.sweep via decisions.save_if_unchanged).
+            TableAccess("content_metadata", ("dynamodb:PutItem",), {"by_posted_at": QUERY, "by_planned_at": QUERY}),
             TableAccess("outcomes", indexes={"by_collected_at": QUERY}),
             TableAccess("bandit_arms", ("dynamodb:Query", "dynamodb:BatchWriteItem")),
             TableAccess("model_versions", ("dynamodb:Query", "dynamodb:PutItem")),
+            TableAccess("locks", ("dynamodb:PutItem", "dynamodb:DeleteItem")),   # the sweep's OAuth 2.0 refresh lease
         ),
+        x_secret=True,   # the sweep reads the account's own posts
         uses_cache=True, scheduler_invoked=True,
     ),
 }

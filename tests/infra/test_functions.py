@@ -53,7 +53,11 @@ def expected_permissions(accounts: list[str], openai: bool) -> dict[str, set[tup
         | pairs({"dynamodb:PutItem", "dynamodb:DeleteItem"}, "table:locks")
         | pairs(X_SECRET, *x_secrets),
         "learn": base["learn"]
-        | pairs({"dynamodb:Query"}, f"{CM}/index/by_posted_at", "table:outcomes/index/by_collected_at")
+        | pairs({"dynamodb:Query"}, f"{CM}/index/by_posted_at", f"{CM}/index/by_planned_at",
+                "table:outcomes/index/by_collected_at")
+        | pairs({"dynamodb:PutItem"}, CM)   # the sweep's conditional save of an adopted decision
+        | pairs({"dynamodb:PutItem", "dynamodb:DeleteItem"}, "table:locks")
+        | pairs(X_SECRET, *x_secrets)
         | pairs({"dynamodb:Query", "dynamodb:BatchWriteItem"}, "table:bandit_arms")
         | pairs({"dynamodb:Query", "dynamodb:PutItem"}, "table:model_versions")
         | pairs(ENI, "*")

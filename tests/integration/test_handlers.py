@@ -204,3 +204,66 @@ def test_learn_twice_changes_nothing_and_the_model_survives_a_cache_flush(stack)
     r.flushall()
     lookup = load_model("demo", deps)
     assert lookup.source == "durable" and lookup.model.version == first["model_version"]
+
+
+def _orphan(stack, when):
+    """A decision whose post X took while every attempt, the reconcile included, was lost: the
+    workflow's Catch marked it failed. Returns the decision id and the ids X holds."""
+    from postloop.runtime.wiring import Wiring
+    stack.clock.t = when
+    planned = invoke("plan", {"account_id": "demo", "scheduled_time": when.isoformat()})
+    d = stack.wiring.decisions.get("demo", planned["decision_id"])
+    stack.clock.t = d.scheduled_for
+    x = Wiring().x_for("demo")   # a client of its own: the dead attempt's
+    ids, prev = [], None
+    for part in d.parts:
+        prev = x.create_post(part, reply_to=prev)
+        ids.append(prev)
+    assert stack.wiring.decisions.fail_unless_terminal("demo", d.decision_id, "post failed: Lambda.Unknown",
+                                                       d.scheduled_for)
+    return d.decision_id, ids
+
+
+def _orphans(stack) -> int:
+    """Posts live on X that no decision records as posted (the fake X's own store is the truth)."""
+    t = stack.clock.t
+    recorded = {pid for d in stack.wiring.decisions.planned_between("demo", t - timedelta(days=30), t)
+                if d.status is Status.POSTED for pid in d.post_ids}
+    return sum(1 for p in stack.x.live_posts() if p.post_id not in recorded)
+
+
+def test_learn_sweeps_an_orphan_into_its_decision_so_it_is_scraped_learned_and_paid_for(stack):
+    from postloop.core.spend import X_OWNED_READ_USD, post_cost
+    decision_id, ids = _orphan(stack, utc(2026, 1, 9, 5))
+    assert _orphans(stack) == len(ids)
+    d = stack.wiring.decisions.get("demo", decision_id)
+    stack.clock.t = d.scheduled_for + timedelta(hours=6)
+    out = invoke("learn", {"account_id": "demo", "scheduled_time": stack.clock.t.isoformat()})
+    assert out["sweep"]["adopted"] == [decision_id] and out["sweep"]["unmatched"] == 0
+    d = stack.wiring.decisions.get("demo", decision_id)
+    assert d.status is Status.POSTED and d.post_ids == ids and _orphans(stack) == 0
+    assert d.posted_at == stack.x.posts[ids[0]].created_at == d.scheduled_for
+    assert d.spend["x_usd"] == pytest.approx(post_cost(d.parts) + len(ids) * X_OWNED_READ_USD)
+    # The next scrape of any cycle reads it at its 24 h mark.
+    stack.clock.t = d.posted_at + timedelta(hours=24)
+    scraped = invoke("scrape", {"account_id": "demo", "now": stack.clock.t.isoformat()})
+    assert scraped["written"] == 1 and stack.wiring.outcomes.for_decision("demo", decision_id)
+
+
+def test_without_the_sweep_the_orphan_stays(stack, monkeypatch):
+    from postloop.runtime import tasks
+    decision_id, ids = _orphan(stack, utc(2026, 1, 9, 5))
+    monkeypatch.setattr(tasks, "_sweep", lambda config, now, w: {"skipped": "sweep switched off"})
+    stack.clock.t = stack.wiring.decisions.get("demo", decision_id).scheduled_for + timedelta(hours=6)
+    invoke("learn", {"account_id": "demo", "scheduled_time": stack.clock.t.isoformat()})
+    assert stack.wiring.decisions.get("demo", decision_id).status is Status.FAILED
+    assert _orphans(stack) == len(ids) > 0
+
+
+def test_a_sweep_that_cannot_read_x_is_reported_and_learn_goes_on(stack):
+    decision_id, _ = _orphan(stack, utc(2026, 1, 9, 5))
+    stack.clock.t = stack.wiring.decisions.get("demo", decision_id).scheduled_for + timedelta(hours=6)
+    stack.x.inject("GET", "/2/users/", 429, times=5)   # X's rate limit on reading the timeline
+    out = invoke("learn", {"account_id": "demo", "scheduled_time": stack.clock.t.isoformat()})
+    assert out["sweep"] == {"error": "XRateLimited (429)"} and out["model_version"] is not None
+    assert stack.wiring.decisions.get("demo", decision_id).status is Status.FAILED   # the next learn tries again

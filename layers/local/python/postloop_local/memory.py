@@ -80,6 +80,13 @@ class MemoryDecisionStore:
     def save(self, decision: Decision) -> None:
         self._items[(decision.account_id, decision.decision_id)] = _copy_decision(decision)
 
+    def save_if_unchanged(self, decision: Decision, status: Status, updated_at: datetime | None) -> bool:
+        d = self._items.get((decision.account_id, decision.decision_id))
+        if d is None or d.status is not status or d.updated_at != updated_at:
+            return False
+        self._items[(decision.account_id, decision.decision_id)] = _copy_decision(decision)
+        return True
+
     def posted_between(self, account_id: str, start: datetime, end: datetime) -> list[Decision]:
         rows = [d for (a, _), d in self._items.items()
                 if a == account_id and d.posted_at is not None and start <= d.posted_at < end]

@@ -165,6 +165,21 @@ class DynamoDecisionStore:
     def save(self, decision: Decision) -> None:
         self._to_item(decision).save()
 
+    def save_if_unchanged(self, decision: Decision, status: Status, updated_at: datetime | None) -> bool:
+        """Save `decision` only while the stored item still has `status` and `updated_at`; True if saved.
+
+        One conditional PutItem: two writers that read the same item cannot both save it.
+        """
+        same_time = (self._t.updated_at.does_not_exist() if updated_at is None
+                     else self._t.updated_at == updated_at)
+        try:
+            self._to_item(decision).save(condition=(self._t.status == status.value) & same_time)
+        except PutError as err:
+            if _conditional_failed(err):
+                return False
+            raise
+        return True
+
     def posted_between(self, account_id: str, start: datetime, end: datetime) -> list[Decision]:
         rows = self._t.by_posted_at.query(
             account_id, self._t.posted_at.between(start, end), scan_index_forward=True

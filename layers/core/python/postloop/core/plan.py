@@ -54,6 +54,12 @@ from postloop.core.ucb import choose_ucb
 # those of the last 180 days for word-for-word repeats, which X refuses.
 RECENT_DAYS = 30
 DUPLICATE_DAYS = 180
+# Decisions not recorded as posted whose text may be live on X or about to be: planned, waiting
+# for a person's answer, being posted, or failed (a crashed post may be live until the sweep
+# adopts it, core/sweep.py). A planned post goes out within a day of planning, an approval is
+# answered within two, the sweep looks a day back: three days cover them all.
+UNRECORDED_STATUSES = (Status.PLANNED, Status.AWAITING_APPROVAL, Status.POSTING, Status.FAILED)
+UNRECORDED_DAYS = 3
 
 
 class Chooser(Protocol):
@@ -243,6 +249,8 @@ def plan(config: AccountConfig, scheduled_time: datetime, deps: PlanDeps) -> Dec
     # X refuses a part that repeats a live post word for word, even inside a
     # thread that is new as a whole: such drafts are rejected before they cost a post.
     recent_parts = {_normal(part) for d in history for part in d.parts}
+    unrecorded_parts = {_normal(part) for d in unrecorded(config.account_id, now, deps.decisions)
+                        for part in d.parts}
     drafts, writer_failures, failed_usd = [], [], 0.0
     for i in range(config.max_candidates):
         try:
@@ -273,6 +281,10 @@ def plan(config: AccountConfig, scheduled_time: datetime, deps: PlanDeps) -> Dec
         repeated = [k for k, part in enumerate(draft.parts) if _normal(part) in recent_parts]
         if repeated:
             checks.problems[i].append(f"part {repeated[0] + 1} repeats a recent post word for word")
+        pending = [k for k, part in enumerate(draft.parts) if _normal(part) in unrecorded_parts]
+        if pending and not repeated:
+            checks.problems[i].append(f"part {pending[0] + 1} repeats word for word a post planned, "
+                                      f"waiting or failed in the last {UNRECORDED_DAYS} days")
     quality = checks.judged_quality()
     scored = []
     for i, draft in enumerate(drafts):
@@ -336,6 +348,39 @@ def plan(config: AccountConfig, scheduled_time: datetime, deps: PlanDeps) -> Dec
     except AlreadyExists:
         # A concurrent delivery of the same schedule won the race; its decision stands.
         return deps.decisions.get(config.account_id, decision_id)
+    return _unless_repeated_in_its_minute(decision, deps.decisions)
+
+
+def unrecorded(account_id: str, now: datetime, decisions: DecisionStore) -> list[Decision]:
+    """Decisions of the last UNRECORDED_DAYS, up to the end of `now`'s minute, whose text may be
+    or become live on X with no decision recording it as posted (UNRECORDED_STATUSES)."""
+    end = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return [d for d in decisions.planned_between(account_id, now - timedelta(days=UNRECORDED_DAYS), end)
+            if d.status in UNRECORDED_STATUSES and not d.post_ids]
+
+
+def _unless_repeated_in_its_minute(decision: Decision, decisions: DecisionStore) -> Decision:
+    """Reject `decision`, just stored, when another decision of its minute that may go out repeats a
+    part of it word for word.
+
+    Two plans at once (two schedules of the account in one minute) cannot see each other's
+    drafts before they store them; each looks again after. If both look at once both are
+    rejected: a lost slot, never a repeat.
+    """
+    if decision.status not in (Status.PLANNED, Status.AWAITING_APPROVAL):
+        return decision
+    start = decision.planned_at.replace(second=0, microsecond=0)
+    mine = {_normal(part) for part in decision.parts}
+    for other in decisions.planned_between(decision.account_id, start, start + timedelta(minutes=1)):
+        if (other.decision_id != decision.decision_id and other.status in (*UNRECORDED_STATUSES, Status.POSTED)
+                and mine & {_normal(part) for part in other.parts}):
+            status, updated_at = decision.status, decision.updated_at
+            decision.status = Status.REJECTED
+            decision.status_reason = (f"content: repeats word for word decision {other.decision_id}, "
+                                      f"planned in the same minute")
+            if decisions.save_if_unchanged(decision, status, updated_at):
+                return decision
+            return decisions.get(decision.account_id, decision.decision_id)
     return decision
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, Sequence
 
-from postloop.core.records import ArmStats, Decision, ModelVersion, Outcome
+from postloop.core.records import ArmStats, Decision, ModelVersion, Outcome, Status
 
 
 class DecisionStore(Protocol):
@@ -26,6 +26,10 @@ class DecisionStore(Protocol):
         `ClaimRefused` otherwise."""
 
     def save(self, decision: Decision) -> None: ...
+
+    def save_if_unchanged(self, decision: Decision, status: Status, updated_at: datetime | None) -> bool:
+        """Save `decision` only while the stored one still has `status` and `updated_at` (as the caller
+        read it); False, and nothing written, otherwise."""
 
     def posted_between(self, account_id: str, start: datetime, end: datetime) -> list[Decision]:
         """Decisions whose posted time is in [start, end), oldest first (a Query, never a Scan)."""

@@ -1,9 +1,11 @@
 """What the loop costs: X's pay-per-use prices and OpenAI's tokens, per decision and per month.
 
 X prices (pay-per-use, docs/../shared platform facts, 2026): creating a post $0.015, or $0.20 when
-it contains a URL; reading a post $0.005; reading a user $0.010. A decision's spend is
-recorded where it happens (plan: the writer's tokens; post: the posts created and the follower
-read; scrape: the posts read, on each outcome) and summed per calendar month (UTC) for the caps.
+it contains a URL; reading a post $0.005; reading a user $0.010; reading one of the account's own
+posts from its timeline $0.001. A decision's spend is recorded where it happens (plan: the
+writer's tokens; post: the posts created and the follower read; scrape: the posts read, on each
+outcome; the sweep: its timeline read, shared by the failed decisions it looked for) and summed
+per calendar month (UTC) for the caps.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ X_POST_USD = 0.015
 X_POST_WITH_URL_USD = 0.20
 X_POST_READ_USD = 0.005
 X_USER_READ_USD = 0.010
+X_OWNED_READ_USD = 0.001   # an own post read from the account's timeline (GET /2/users/{id}/tweets)
 
 _URL_RE = re.compile(r"https?://", re.IGNORECASE)
 

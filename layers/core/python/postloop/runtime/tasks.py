@@ -159,6 +159,7 @@ def learn_task(event, w) -> dict:
     from postloop.core.learn import LearnDeps, learn
     e = parse_scheduled(event, "learn")
     config = w.account(e.account_id)
+    swept = _sweep(config, e.scheduled_time, w)
     result = learn(config, e.scheduled_time, LearnDeps(w.decisions, w.outcomes, w.arms, w.registry, w.model_cache))
     eng = result.model.payload["engagement"] if result.model else {}
     fol = result.model.payload["follow"] if result.model else {}
@@ -180,7 +181,27 @@ def learn_task(event, w) -> dict:
         "arms": {a.arm_id: {"pulls": a.pulls, "successes": a.successes, "failures": a.failures,
                             "reward_sum": round(a.reward_sum, 6)} for a in result.arms},
         "notes": result.notes,
+        "sweep": swept,
     }
+
+
+def _sweep(config, now: datetime, w) -> dict:
+    """Adopt the account's live posts that no decision records (core/sweep.py), before learning.
+
+    A sweep that fails (X or DynamoDB unavailable) is reported and never stops learn: the next
+    learn sweeps the same window again.
+    """
+    if config.mode == "dry_run":
+        return {"skipped": "dry run: nothing is on X"}
+    from postloop.core.sweep import SweepDeps, sweep
+    try:
+        r = sweep(config.account_id, now, SweepDeps(w.decisions, _x(w, config.account_id)))
+    except Exception as err:
+        # The type and X's status only: an error's message may quote a request.
+        status = getattr(err, "status", None)
+        return {"error": type(err).__name__ + (f" ({status})" if status else "")}
+    return {"suspects": r.suspects, "posts_read": r.posts_read, "adopted": r.adopted,
+            "unmatched": len(r.unmatched), "unmatched_ids": r.unmatched[:20], "spend_usd": r.spend_usd}
 
 
 def approve_task(event, w, clock=None) -> dict:
