@@ -317,3 +317,12 @@ def test_without_the_floors_garbage_would_score_like_a_weak_post(monkeypatch):
     monkeypatch.setattr(quality, "_floors_for", lambda *args, **kwargs: [])
     report = score_quality(["Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor."])
     assert report.floors == () and report.score > HARD_CAP
+
+
+@pytest.mark.parametrize("language", ["english", "EN", "e", 7, ""])
+def test_an_unusable_language_is_refused_naming_the_field(language):
+    from postloop.core.account import ConfigError
+    with pytest.raises(ConfigError, match=r"account\.language: "):
+        parse_account({"account_id": "a", "handle": "h", "persona": "p", "niche": "n", "topics": ["t"],
+                       "timezone": "UTC", "content_types": [{"name": "fact", "prompt": "x"}], "posting_hours": [9],
+                       "language": language})
