@@ -26,6 +26,8 @@ def test_a_week_of_the_loop_posts_collects_learns_and_learn_is_idempotent(redis_
         from postloop.runtime import wiring
         result = simulate.run_in(backends, world, clock, scenario, account, start, 7)
         assert backends.info.redis_kind.startswith("redis-server")
+        # IAM enforced: each handler's AWS calls were signed with its own role as synthesized, and allowed.
+        assert {fn for fn, _ in backends.iam.signed} == {"harness", "plan", "post", "scrape", "learn"}
         # X access tokens expired every two simulated hours and were refreshed through the secret.
         auth = backends.x_server.auth
         assert auth.refreshes >= 7 * 24 // 2 // 2 and not auth.revoked

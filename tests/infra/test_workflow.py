@@ -478,6 +478,7 @@ class Moto:
             timestamp,
             wait_function,
         )
+        from postloop_local.iam import as_function
         from postloop_local.invoke import LambdaContext, load_handler
 
         self.stack = stack
@@ -494,7 +495,9 @@ class Moto:
             name = backend.get_function(function_name, qualifier).function_name.removeprefix("postloop-")
             event = json.loads(body) if body else {}
             try:
-                out = load_handler(name)(event, LambdaContext(function_name=name))
+                # With its own role, as the stack's IAM enforcement checks it (postloop_local/iam.py).
+                with as_function(name):
+                    out = load_handler(name)(event, LambdaContext(function_name=name))
             except Exception as exc:  # what Lambda reports for an unhandled exception
                 response_headers["x-amz-function-error"] = "Unhandled"
                 out = {"errorType": type(exc).__name__, "errorMessage": str(exc), "stackTrace": []}
@@ -723,6 +726,8 @@ def test_an_account_in_approval_mode_waits_for_a_person(stack, moto_sfn, approve
                                 "approve": approve, "reviewer": "a test",
                                 "now": stack.clock.t.strftime("%Y-%m-%dT%H:%M:%SZ")})
     assert answer["resumed"] is True
+    # Resumed with approve's own role, checked against the machine that issued the token.
+    assert stack.backends.iam.signed[("approve", "sfn.SendTaskSuccess")] == 1
     cycle = moto_sfn.wait(cycle_arn)
     assert cycle["status"] == "SUCCEEDED", cycle
     d = stack.wiring.decisions.get("demo", decision_id)

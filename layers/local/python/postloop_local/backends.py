@@ -272,7 +272,7 @@ class LocalBackends:
 
     def __init__(self, accounts: list[dict], audience, clock: Callable[[], datetime], *,
                  use_redis_server: bool = True, log_level: str = "WARNING", x_auth: str = "oauth2",
-                 x_fault_schedule=None, extra_env: dict[str, str] | None = None, enforce_iam: bool = True,
+                 x_fault_schedule=None, extra_env: dict[str, str] | None = None, enforce_iam: bool | None = None,
                  iam_roles=None):
         if x_auth not in X_AUTH_KINDS:
             raise ValueError(f"x_auth must be one of {', '.join(X_AUTH_KINDS)}")
@@ -290,8 +290,10 @@ class LocalBackends:
         self.x_fault_schedule = x_fault_schedule   # see fake_x.FakeXServer(fault_schedule=...)
         self.extra_env = dict(extra_env or {})     # more settings for the handlers, restored on exit
         # Each handler's AWS calls are checked against its role as synthesized (postloop_local/iam.py);
-        # `iam_roles` replaces the synthesized roles (a test taking a permission away).
-        self.enforce_iam = enforce_iam
+        # `iam_roles` replaces the synthesized roles (a test taking a permission away). On unless told
+        # otherwise (`postloop ... --no-iam`).
+        from postloop_local import iam
+        self.enforce_iam = iam.enforced_by_default() if enforce_iam is None else enforce_iam
         self.iam_roles = iam_roles
         self.iam = None
 

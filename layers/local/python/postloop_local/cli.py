@@ -305,8 +305,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for runs_handlers in (s, i, f):
+        runs_handlers.add_argument("--no-iam", action="store_true",
+                                   help="do not check each function's AWS calls against its role as synthesized "
+                                        "from infra/ (checked by default; docs/reliability.md)")
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    from postloop_local.iam import enforcing_by_default
+    with enforcing_by_default(not getattr(args, "no_iam", False)):
+        return args.func(args)
 
 
 if __name__ == "__main__":

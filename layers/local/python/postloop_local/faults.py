@@ -487,7 +487,7 @@ def run_lane(lane: int, seed: int, days: int, posts_per_day: int, rates: FaultRa
     from postloop.runtime.tasks import TASKS
     from postloop_local.backends import LocalBackends
     from postloop_local.fake_openai import FakeOpenAI
-    from postloop_local.invoke import invoke
+    from postloop_local.invoke import invoke, run_as
     from postloop_local.scenario import load_scenario
     from postloop_local.world import World
 
@@ -521,7 +521,8 @@ def run_lane(lane: int, seed: int, days: int, posts_per_day: int, rates: FaultRa
             store = DynamoDecisionStore(tables)
             callers = {
                 "main": _caller(invoke, obs, account_id),
-                "twin": _caller(lambda fn, event: TASKS[fn](event, twin), obs, account_id),
+                # A second container: its calls signed with the function's role too (postloop_local/iam.py).
+                "twin": _caller(lambda fn, event: run_as(fn, TASKS[fn], event, twin), obs, account_id),
             }
             redis_windows = _redis_outages(plan, start, days, backends)
             sim = simulate.SimResult(scenario.name, "postloop", seed, days, backend=backends.info.redis_kind,

@@ -438,6 +438,22 @@ class Enforcement:
 
 
 _active: Enforcement | None = None
+_on_by_default = True
+
+
+def enforced_by_default() -> bool:
+    """Whether a LocalBackends that is not told otherwise enforces IAM (on, unless `--no-iam`)."""
+    return _on_by_default
+
+
+@contextlib.contextmanager
+def enforcing_by_default(on: bool) -> Iterator[None]:
+    global _on_by_default
+    before, _on_by_default = _on_by_default, on
+    try:
+        yield
+    finally:
+        _on_by_default = before
 
 
 def active() -> Enforcement | None:
