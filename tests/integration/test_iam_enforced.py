@@ -373,3 +373,16 @@ def test_a_role_without_a_permission_its_code_uses_is_refused_and_passes_with_it
 def test_taking_away_a_permission_no_role_has_is_an_error(synthesized):
     with pytest.raises(iam.IamError, match="no dynamodb:DeleteTable"):
         synthesized.without("plan", "dynamodb:DeleteTable")
+
+
+@pytest.mark.parametrize("argv, enforced", [(["invoke", "plan", "--event", "e.json"], True),
+                                            (["invoke", "plan", "--event", "e.json", "--no-iam"], False),
+                                            (["simulate", "--no-iam"], False), (["faults", "--no-iam"], False)])
+def test_the_local_commands_enforce_iam_unless_told_not_to(monkeypatch, argv, enforced):
+    from postloop_local import cli
+    from postloop_local.backends import LocalBackends
+    seen = []
+    for command in ("cmd_invoke", "cmd_simulate", "cmd_faults"):
+        monkeypatch.setattr(cli, command, lambda args: seen.append(LocalBackends([], None, None).enforce_iam) or 0)
+    assert cli.main(argv) == 0 and seen == [enforced]
+    assert iam.enforced_by_default()   # back to on after the command
