@@ -3,12 +3,13 @@
 The score is the weighted mean (`WEIGHTS`) of components in [0, 1], each measuring one
 thing (docs/quality.md gives the reason for every weight and the measured figures):
 
-* `well_formed` – real words in the account's language, in sentences. The product of
-  five checks: the share of words found in the language's word list (`lexicon`), the
-  share of function words (English; word salad, keyword lists and other languages have
-  few), the share of the text's characters that are words (ids, timestamps, numbers and
-  links are not), word order (no "the of", no sentence ending on "the") and repetition
-  (no "aaaaaa", no word three times in a row, no one word filling the post).
+* `well_formed` – real words in the account's language, in sentences (core/prose.py). The
+  product of five checks: the share of words found in the language's word list
+  (`lexicon`), the share of function words (English; word salad, keyword lists and other
+  languages have few), the share of the text's characters that are words (ids,
+  timestamps, numbers and links are not) and of its words in capitals, word order (no
+  "the of", no sentence ending on "the") and repetition (no "aaaaaa", no word three
+  times in a row, no one word filling the post).
 * `readability` – Flesch reading ease from `textstat`: 1 at 60 or more (plain English),
   falling linearly to 0 at 0. Only measured for a language with a hyphenation dictionary
   (textstat counts syllables with it); otherwise its weight is spread over the rest.
@@ -24,14 +25,14 @@ thing (docs/quality.md gives the reason for every weight and the measured figure
   contrast ("not X, but Y"), a strong claim ("Most people…", "X is overrated"), a
   story opener ("I spent…"), a figure in context. A bare leading digit is not a hook.
 * `spam` – 1 minus penalties for hashtags beyond 2, emoji beyond 3, ALL-CAPS words beyond
-  2, "!!"-style punctuation, links beyond 1 and engagement bait ("follow for more",
-  "like and retweet", "tag a friend").
+  2, shouted phrases ("THIS IS HUGE"), "!!"-style punctuation, links beyond 1 and
+  engagement bait ("follow for more", "like and retweet", "tag a friend").
 * `length_fit` – per part, 1 for 120–240 weighted characters, less when shorter, 0.7 at
   280, 0 over X's limit.
 
 Hard rules (`problems`): a part over X's length or blank, or a banned phrase. Floors
-(`floors`): the text is garbage – not prose, not words of the language, no sentence
-structure, broken word order, repetition, or spam. Either caps the score at `HARD_CAP`;
+(`floors`): the text is garbage – not prose, mostly not words, mostly capitals, not words
+of the language, no sentence structure, broken word order, repetition, or spam. Either caps the score at `HARD_CAP`;
 `quality_rejection` turns floors and a score under `MIN_QUALITY` into the reason plan
 rejects a draft for, whether or not the models are trusted.
 
@@ -42,11 +43,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from postloop.core import lexicon, text_rules
+from postloop.core import lexicon, prose, text_rules
 from postloop.core.features import MECHANISM_RE, count_phrase, strip_markers
 
 WEIGHTS: dict[str, float] = {
@@ -61,38 +61,11 @@ WEIGHTS: dict[str, float] = {
 HARD_CAP = 0.2       # the most a draft with a problem or a floor can score
 MIN_QUALITY = 0.35   # plan rejects drafts scoring below this (docs/quality.md: where it sits)
 
-# Floors: below these the text is not a post (docs/quality.md).
-MIN_WORDS = 3
-MIN_WORD_CHAR_SHARE = 0.5
-MIN_KNOWN_SHARE = 0.6
-MIN_FUNCTION_SHARE = 0.1
 MAX_SPAM_FLOOR = 0.3
-MAX_CAPS_SHARE = 0.5
 
 # --- patterns ------------------------------------------------------------------------------------
 
-_LINK_RE = re.compile(
-    r"(?:https?://|www\.)\S+"
-    r"|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|dev|ai|co|app|ly|me|gg|xyz|info|biz)\b(?:/\S*)?",
-    re.IGNORECASE)
-_MENTION_RE = re.compile(r"(?<!\w)[@#][^\W_]\w*|(?<!\w)\$[A-Za-z]\w*")
 _HASHTAG_RE = re.compile(r"(?<!\w)#[^\W_]\w*")
-# Numbers that are not quantities: timestamps, dates, clock times, versions, ids.
-_NOT_QUANTITY_RE = re.compile(
-    r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?"
-    r"|\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]\.?m\b\.?)?"
-    r"|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b"
-    r"|\bv?\d+\.\d+\.\d+\S*"
-    r"|\b(?=[a-z0-9-]*\d)(?=[a-z0-9-]*[a-z])[a-z0-9]{6,}(?:-[a-z0-9]{3,})*\b"
-    r"|\b\d{7,}\b",
-    re.IGNORECASE)
-_WORD_RE = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
-_TOKEN_RE = re.compile(
-    r"(?P<num>(?<![^\W_])[$€£]?\d+(?:[.,]\d+)*(?:\s?%|x\b|k\b|m\b|bn\b)?)"
-    r"|(?P<word>[^\W\d_]+(?:['’-][^\W\d_]+)*)"
-    r"|(?P<stop>[.!?;:]+|\n)")
-_SENTENCE_RE = re.compile(r"[^.!?\n]+[.!?]*")
-_CHAR_RUN_RE = re.compile(r"(\S)\1{5,}")
 _CAPS_WORD_RE = re.compile(r"\b[A-Z]{3,}\b")
 # Three or more capitalised words in a row: a shouted phrase ("THIS IS HUGE", "DON'T MISS THIS").
 _SHOUTED_RE = re.compile(r"\b[A-Z]+(?:['’][A-Z]+)?(?:[ \t]+[A-Z]+(?:['’][A-Z]+)?){2,}\b")
@@ -111,11 +84,6 @@ thousand thousands million millions billion billions dozen dozens half twice qua
 _OF_QUANTITIES = frozenset({"half", "quarter", "dozen", "dozens", "hundreds", "thousands", "millions", "billions"})
 _NOT_UNITS = frozenset("""am pm jan feb mar apr jun jul aug sep sept oct nov dec january february march april
 may june july august september october november december""".split())
-_END_DETERMINERS = frozenset("the a an every my your our their".split())
-# After one of these determiners, these words break English word order ("the of", "a the").
-_ORDER_DETERMINERS = lexicon.DETERMINERS - {"each"}
-_BAD_AFTER_DETERMINER = _ORDER_DETERMINERS | frozenset(
-    "of to in on at by from with and or but is are was were i he she we they me him them".split())
 _GENERIC_CONTEXT_WORDS = frozenset("tips advice thing things stuff general life people basics ideas".split())
 
 _PROMISE_RE = re.compile(
@@ -130,7 +98,7 @@ _CONTRAST_RE = re.compile(
     r"(?:[.;:—–]\s*|\bbut\s+)(?:it's|it is|they're|they are|the|your|you|this|that|its|what)\b",
     re.IGNORECASE)
 _CLAIM_RE = re.compile(
-    r"^(?:most (?:people|\w+ (?:advice|tips|plans|budgets|runners|bakers|gardeners|teams|founders))|nobody|no one"
+    r"^(?:most (?:people|of us|\w+ advice|\w+s\b)|nobody|no one"
     r"|everyone|stop\b|never\b|always\b|forget\b|quit\b|you don't need|you do not need|unpopular opinion"
     r"|hot take|the truth|truth:|the (?:biggest|best|worst|only|real|#1|number one|single|most|cheapest|fastest)\b"
     r"|there is no|there's no|here's the thing|the secret)"
@@ -144,11 +112,6 @@ _STORY_RE = re.compile(
     r"|in (?:19|20)\d\d|after \w+ (?:years|months|weeks|days)|my (?:first|biggest|worst|best)\b|when i\b"
     r"|(?:\d+|two|three|four|five|six|ten) (?:years|months|weeks|days) ago)",
     re.IGNORECASE)
-
-
-_LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "fr": "French", "it": "Italian", "pt": "Portuguese",
-                   "de": "German", "ru": "Russian", "ar": "Arabic", "lv": "Latvian", "eu": "Basque", "nl": "Dutch",
-                   "fa": "Persian"}
 
 
 @dataclass(frozen=True)
@@ -194,190 +157,14 @@ def quality_rejection(report: QualityReport) -> str | None:
 
 # --- text analysis ---------------------------------------------------------------------------------
 
-def _stem(word: str) -> str:
-    """A crude English stem: enough to match "naps" with "nap" and "baking" with "bake"."""
-    w = word.lower().replace("’", "'")
-    if w.endswith("'s"):
-        w = w[:-2]
-    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
-        if w.endswith(suffix) and len(w) - len(suffix) >= 3 and not w.endswith("ss"):
-            return w[: -len(suffix)] + keep
-    return w
-
-
 def _context_vocabulary(context: QualityContext) -> tuple[frozenset[str], frozenset[str]]:
     """(lower-case words, their stems) of the niche, topics and domain terms, without function words."""
     words = set()
     for phrase in (context.niche, *context.topics, *context.domain_terms):
-        for w in _WORD_RE.findall(phrase.lower()):
+        for w in prose.WORD_RE.findall(phrase.lower()):
             if w not in lexicon.FUNCTION_WORDS and w not in _GENERIC_CONTEXT_WORDS and len(w) >= 2:
                 words.add(w)
-    return frozenset(words), frozenset(_stem(w) for w in words)
-
-
-def _is_known(word: str, words, extra: frozenset[str]) -> bool:
-    w = word.lower().replace("’", "'")
-    if w in words or w in extra:
-        return True
-    if "-" in w:
-        return all(_is_known(p, words, extra) for p in w.split("-") if p)
-    base = _stem(w)
-    if base in words or base in extra or base + "e" in words:
-        return True
-    # Closed compounds: "serverless", "hashtags", "weeknight".
-    for i in range(3, len(w) - 2):
-        head, tail = w[:i], w[i:]
-        if words.get(head, 0) > 50 and (words.get(tail, 0) > 50 or words.get(_stem(tail), 0) > 50):
-            return True
-    return False
-
-
-@dataclass
-class _Form:
-    """The well-formedness measures of one text."""
-
-    words: int = 0
-    word_char_share: float = 0.0
-    caps_share: float = 0.0            # words in capitals: shouting, or code ("SELECT * FROM")
-    known_share: float | None = None   # None: no word list for the language
-    unknown: tuple[str, ...] = ()
-    function_share: float | None = None   # None: too short, or no function-word list for the language
-    violations: tuple[str, ...] = ()
-    repetition: tuple[str, ...] = ()
-
-    def score(self) -> float:
-        if self.words < MIN_WORDS:
-            return 0.0
-        prose = _clamp((self.word_char_share - 0.4) / 0.3) * _clamp((MAX_CAPS_SHARE + 0.2 - self.caps_share) / 0.4)
-        known = 1.0 if self.known_share is None else _clamp((self.known_share - 0.55) / 0.3)
-        structure = 1.0 if self.function_share is None else _clamp((self.function_share - 0.05) / 0.1)
-        order = _clamp(1.0 - 0.3 * len(self.violations))
-        repeated = _clamp(1.0 - 0.5 * len(self.repetition))
-        return prose * known * structure * order * repeated
-
-    def floors(self, language: str, where: str = "") -> list[str]:
-        at = f"{where}: " if where else ""
-        if self.words < MIN_WORDS:
-            return [f"{at}not prose ({self.words} word{'s' if self.words != 1 else ''})"]
-        out = []
-        if self.word_char_share < MIN_WORD_CHAR_SHARE:
-            out.append(f"{at}mostly not words ({self.word_char_share:.0%} of its characters are words; "
-                       "the rest are numbers, ids, links or symbols)")
-        if self.caps_share > MAX_CAPS_SHARE:
-            out.append(f"{at}mostly capitals ({self.caps_share:.0%} of its words): shouting or code")
-        if self.known_share is not None and self.known_share < MIN_KNOWN_SHARE:
-            shown = ", ".join(repr(w) for w in self.unknown[:3])
-            out.append(f"{at}not {_LANGUAGE_NAMES.get(language, language)} words (only {self.known_share:.0%} "
-                       "are in the word list; "
-                       f"unknown: {shown})")
-        if self.function_share is not None and self.function_share < MIN_FUNCTION_SHARE:
-            out.append(f"{at}no sentence structure ({self.function_share:.0%} function words such as "
-                       "'the', 'of', 'is')")
-        if len(self.violations) >= 2 or (self.violations and len(self.violations) / self.words >= 0.08):
-            out.append(f"{at}broken word order ({', '.join(repr(v) for v in self.violations[:3])})")
-        if self.repetition:
-            out.append(f"{at}repetition ({'; '.join(self.repetition[:2])})")
-        return out
-
-
-def _clamp(x: float) -> float:
-    return max(0.0, min(1.0, x))
-
-
-def _body(text: str) -> str:
-    """The text without links, mentions, hashtags and list or thread numbering."""
-    return strip_markers(_MENTION_RE.sub(" ", _LINK_RE.sub(" ", text)))
-
-
-def _form(text: str, language: str, extra: frozenset[str]) -> _Form:
-    body = _body(text)
-    # Letters inside ids and timestamps ("3f8a9c2d", "T14:59") are not words.
-    clean = _NOT_QUANTITY_RE.sub(" ", body)
-    words = _WORD_RE.findall(clean)
-    counted = [w for w in words if len(w) > 1 or w.lower() in ("a", "i")]
-    f = _Form(words=len(counted))
-    visible = sum(1 for ch in body if not ch.isspace() and ch not in ".,;:!?'\"()-–—…")
-    f.word_char_share = sum(len(w) for w in words) / visible if visible else 0.0
-    if f.words < MIN_WORDS:
-        return f
-    f.caps_share = sum(w.isupper() for w in counted if len(w) > 1) / len(counted)
-
-    vocabulary = lexicon.known_words(language)
-    if vocabulary is not None:
-        known, unknown = 0.0, []
-        sentence_start = True
-        for token in _TOKEN_RE.finditer(clean):
-            kind, value = token.lastgroup, token.group()
-            if kind == "stop":
-                sentence_start = True
-                continue
-            if kind != "word" or (len(value) == 1 and value.lower() not in ("a", "i")):
-                sentence_start = sentence_start and kind != "word"
-                continue
-            if value.isupper() and len(value) <= 5:
-                known += 1   # an acronym: API, NASA, ROI
-            elif _is_known(value, vocabulary, extra):
-                known += 1
-            elif value[:1].isupper() and not sentence_start:
-                known += 0.5   # a name: it may be real, but a text of names is not prose
-                unknown.append(value)
-            else:
-                unknown.append(value)
-            sentence_start = False
-        f.known_share = known / len(counted)
-        f.unknown = tuple(unknown)
-
-    lowered = [w.lower().replace("’", "'") for w in counted]
-    if language in lexicon.STRUCTURE_LANGUAGES and len(lowered) >= 6:
-        f.function_share = sum(w in lexicon.FUNCTION_WORDS for w in lowered) / len(lowered)
-    if language in lexicon.STRUCTURE_LANGUAGES:
-        f.violations = tuple(_order_violations(clean))
-    f.repetition = tuple(_repetition(body, lowered))
-    return f
-
-
-def _order_violations(body: str) -> list[str]:
-    found = []
-    previous = None   # (lower-case word, as written) of the previous word in this sentence
-    for token in _TOKEN_RE.finditer(body):
-        kind, value = token.lastgroup, token.group()
-        if kind == "stop":
-            if previous and previous[1] in _END_DETERMINERS:
-                found.append(f"{previous[1]}{value.strip() or ' ⏎'}")
-            previous = None
-            continue
-        if kind != "word":
-            previous = None
-            continue
-        lower = value.lower().replace("’", "'")
-        if previous:
-            if previous[0] in _ORDER_DETERMINERS and lower in _BAD_AFTER_DETERMINER:
-                found.append(f"{previous[1]} {value}")
-            elif previous[0] == lower and lower in lexicon.FUNCTION_WORDS:
-                found.append(f"{previous[1]} {value}")
-        previous = (lower, value)
-    if previous and previous[1] in _END_DETERMINERS:
-        found.append(f"ends on {previous[1]!r}")
-    return found
-
-
-def _repetition(body: str, lowered: list[str]) -> list[str]:
-    found = []
-    run = _CHAR_RUN_RE.search(body)
-    if run:
-        found.append(f"{run.group()[:12]!r}")
-    streak = 1
-    for a, b in zip(lowered, lowered[1:]):
-        streak = streak + 1 if a == b else 1
-        if streak == 3:
-            found.append(f"{a!r} three times in a row")
-            break
-    content = [w for w in lowered if w not in lexicon.FUNCTION_WORDS]
-    if len(lowered) >= 6 and content:
-        word, n = Counter(content).most_common(1)[0]
-        if n >= 3 and n / len(lowered) > 0.3:
-            found.append(f"{word!r} is {n} of {len(lowered)} words")
-    return found
+    return frozenset(words), frozenset(prose.stem(w) for w in words)
 
 
 # --- components ----------------------------------------------------------------------------------------
@@ -399,8 +186,8 @@ def quantities(text: str) -> list[str]:
     a function word, a month or am/pm). Timestamps, dates, clock times, versions, ids, years
     on their own and list or thread numbering are removed first.
     """
-    body = _NOT_QUANTITY_RE.sub(" ", _body(text))
-    tokens = [(m.lastgroup, m.group()) for m in _TOKEN_RE.finditer(body)]
+    body = prose.NOT_QUANTITY_RE.sub(" ", prose.prose_text(text))
+    tokens = [(m.lastgroup, m.group()) for m in prose.TOKEN_RE.finditer(body)]
     found = []
     for i, (kind, value) in enumerate(tokens):
         nxt = tokens[i + 1] if i + 1 < len(tokens) else ("stop", "")
@@ -429,6 +216,10 @@ def _specificity(parts: Sequence[str]) -> tuple[float, int]:
     return 1.0 - math.exp(-0.6 * signals / max(1, len(parts))), signals
 
 
+def _clamp(x: float) -> float:
+    return max(0.0, min(1.0, x))
+
+
 def _readability(text: str, language: str, words: int) -> tuple[float | None, float]:
     """(component, Flesch reading ease) of the text's prose; (None, 0) for a language textstat cannot read."""
     import pyphen     # lazy, like textstat: plan alone scores drafts
@@ -436,11 +227,12 @@ def _readability(text: str, language: str, words: int) -> tuple[float | None, fl
 
     if pyphen.language_fallback(_textstat_language(language)) is None:
         return None, 0.0   # no hyphenation dictionary, so no syllable counts for this language
-    if words < MIN_WORDS:
+    if words < prose.MIN_WORDS:
         return 0.0, 0.0
-    lines = [line.strip() for line in _body(text).splitlines() if line.strip()]
-    prose = " ".join(line if line[-1] in ".!?:" else line + "." for line in lines)
-    ease = textstat.backend.metrics.flesch_reading_ease(prose, _textstat_language(language))
+    lines = [line.strip() for line in prose.prose_text(text).splitlines() if line.strip()]
+    # Every line ends a sentence, as a reader sees it (list items, thread parts).
+    sentences = " ".join(line if line[-1] in ".!?:" else line + "." for line in lines)
+    ease = textstat.backend.metrics.flesch_reading_ease(sentences, _textstat_language(language))
     return _clamp(ease / 60.0), ease
 
 
@@ -449,7 +241,7 @@ def _textstat_language(language: str) -> str:
 
 
 def _relevance(text: str, context: QualityContext, stems: frozenset[str]) -> tuple[float, int]:
-    used = {_stem(w) for w in _WORD_RE.findall(text.lower())} & stems
+    used = {prose.stem(w) for w in prose.WORD_RE.findall(text.lower())} & stems
     phrases = sum(1 for t in context.domain_terms if " " in t.strip() and count_phrase(text, t))
     hits = len(used) + phrases
     return 1.0 - math.exp(-0.7 * hits), hits
@@ -468,7 +260,7 @@ def _opening(first_part: str) -> str:
 def hook_forms(first_part: str) -> list[str]:
     """The forms of hook the opening of `first_part` takes (see the module docstring)."""
     opening = _opening(first_part)
-    if len(_WORD_RE.findall(_body(opening))) < MIN_WORDS:
+    if len(prose.WORD_RE.findall(prose.prose_text(opening))) < prose.MIN_WORDS:
         return []
     forms = []
     if "?" in opening:
@@ -493,7 +285,7 @@ _HOOK_STRENGTH = {"numbered promise": 0.85, "question": 0.8, "contrast": 0.8, "s
 def _hook(first_part: str) -> float:
     forms = hook_forms(first_part)
     opening = _opening(first_part)
-    short = len(opening) <= 110 and len(_WORD_RE.findall(opening)) >= 4
+    short = len(opening) <= 110 and len(prose.WORD_RE.findall(opening)) >= 4
     if not forms:
         return 0.15 if short else 0.05
     best = max(_HOOK_STRENGTH[f] for f in forms)
@@ -505,7 +297,7 @@ def _spam(text: str) -> tuple[float, list[str]]:
     emoji = text_rules.count_emoji(text)
     caps = len(_CAPS_WORD_RE.findall(text))
     shouting = len(_SHOUTY_PUNCT_RE.findall(text))
-    links = len(_LINK_RE.findall(text))
+    links = len(prose.LINK_RE.findall(text))
     bait = [m.group() for m in _BAIT_RE.finditer(text)]
     signs = []
     penalty = 0.0
@@ -527,11 +319,11 @@ def _spam(text: str) -> tuple[float, list[str]]:
 
 # --- the score -----------------------------------------------------------------------------------------
 
-def _floors_for(parts: Sequence[str], forms: list[_Form], whole: _Form, spam: float, spam_signs: list[str],
+def _floors_for(parts: Sequence[str], forms: list[prose.Form], whole: prose.Form, spam: float, spam_signs: list[str],
                 language: str) -> list[str]:
     """Why the text is garbage (empty when it is not); see the module docstring."""
     text = "\n\n".join(parts)
-    if whole.words < MIN_WORDS and _LINK_RE.search(text):
+    if whole.words < prose.MIN_WORDS and prose.LINK_RE.search(text):
         out = ["a bare link with no text to go with it"]
     else:
         out = whole.floors(language)
@@ -541,7 +333,7 @@ def _floors_for(parts: Sequence[str], forms: list[_Form], whole: _Form, spam: fl
         for k, f in enumerate(forms, start=1):
             if f.words == 0:
                 out.append(f"part {k} has no words")
-            elif f.words >= MIN_WORDS:
+            elif f.words >= prose.MIN_WORDS:
                 out.extend(reason for reason in f.floors(language, f"part {k}") if reason not in out)
     if spam <= MAX_SPAM_FLOOR:
         out.append("spam (" + ", ".join(spam_signs) + ")")
@@ -575,8 +367,8 @@ def score_quality(parts: Sequence[str], *, banned_phrases: Sequence[str] = (),
     ]
 
     context_words, stems = _context_vocabulary(context)
-    whole = _form(text, context.language, context_words)
-    per_part = [_form(p, context.language, context_words) for p in parts] if len(parts) > 1 else [whole]
+    whole = prose.analyse(text, context.language, context_words)
+    per_part = [prose.analyse(p, context.language, context_words) for p in parts] if len(parts) > 1 else [whole]
     spam, spam_signs = _spam(text)
     specificity, signals = _specificity(parts)
     readability, ease = _readability(text, context.language, whole.words)
@@ -584,7 +376,7 @@ def score_quality(parts: Sequence[str], *, banned_phrases: Sequence[str] = (),
     components = {
         # A part of one or two words ("Lesson learned.") is judged with the whole, not alone.
         "well_formed": min(f.score() for f in [whole, *per_part] if f is whole or f.words == 0
-                           or f.words >= MIN_WORDS) if parts else 0.0,
+                           or f.words >= prose.MIN_WORDS) if parts else 0.0,
         "specificity": specificity,
         "hook": _hook(parts[0]) if parts else 0.0,
         "spam": spam,
