@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from postloop.core.post import CLAIM_LEASE, RELEASED, PostDeps, RetryLater, post, reconcile_only
+from postloop.core.post import CLAIM_LEASE, RELEASED, UNASKED, PostDeps, RetryLater, post, reconcile_only
 from postloop.core.records import Decision, Status
 from postloop.core.x_errors import ThreadPartiallyPublished, XServerError
 from postloop_local.fake_x import QuietAudience
@@ -147,6 +147,26 @@ def test_a_thread_cut_by_a_lost_answer_records_every_part_x_holds():
     ids = sorted(x.posts)
     assert result.decision.status is Status.POSTED and result.decision.post_ids == ids
     assert len(ids) == 2 and result.decision.status_reason.startswith("thread_partial: 2 of 3")
+
+
+def test_a_thread_cut_while_x_cannot_be_read_says_x_was_not_asked_for_the_rest():
+    parts = ("Part one of three: sleep pressure.", "Part two: adenosine builds.", "Part three: caffeine.")
+    store, x, clock, deps = _setup(*parts)
+    original = x.create_post
+    calls = []
+
+    def third_part_lost(text, reply_to=None):
+        calls.append(text)
+        if len(calls) == 3:
+            x.lose_next_answer = True
+            x.read_fails = True   # and X's timeline cannot be read either
+        return original(text, reply_to)
+
+    x.create_post = third_part_lost
+    result = post("a", "d1", NOW, deps)
+    # Two parts recorded, the third live: the reason tells the sweep to look (core/sweep.py).
+    assert result.decision.post_ids == sorted(x.posts)[:2] and len(x.posts) == 3
+    assert result.decision.status_reason == f"thread_partial: 2 of 3 parts published; {UNASKED} (Internal Error)"
 
 
 def test_a_failed_read_of_x_while_reconciling_keeps_the_claim_and_retries():

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from postloop.core.ports import OwnPost
+from postloop.core.post import UNASKED
 from postloop.core.records import Decision, Status
 from postloop.core.spend import X_OWNED_READ_USD, post_cost
 from postloop.core.sweep import ATTEMPT_SPAN, SUSPECT_HOURS, SweepDeps, sweep
@@ -138,3 +139,32 @@ def test_two_sweeps_at_once_adopt_a_post_once():
     again = sweep("a", NOW, SweepDeps(StaleReads(store, stale), x))
     assert again.adopted == [] and store.get("a", "d1").spend["x_usd"] == spent == pytest.approx(
         post_cost(d.parts) + X_OWNED_READ_USD)
+
+
+def _thread(store, reason, parts, ids):
+    d = Decision(account_id="a", decision_id="t1", planned_at=PLANNED, status=Status.POSTED, parts=list(parts),
+                 content_type="thread", hour=9, scheduled_for=AT, post_ids=list(ids), posted_at=AT,
+                 status_reason=reason, spend={"x_usd": post_cost(parts[:len(ids)])}, updated_at=AT)
+    store.put_new(d)
+
+
+PARTS = ["1/3 Sleep pressure builds all day.", "2/3 Adenosine is the reason.", "3/3 Caffeine blocks it."]
+
+
+def test_a_thread_cut_while_x_could_not_be_asked_gets_its_later_part_back():
+    store = MemoryDecisionStore()
+    _thread(store, f"thread_partial: 2 of 3 parts published; {UNASKED} (ReadTimeout)", PARTS, ["101", "102"])
+    x = TimelineX(("101", PARTS[0], AT), ("102", PARTS[1], AT), ("103", PARTS[2], AT + timedelta(seconds=3)))
+    r = sweep("a", NOW, SweepDeps(store, x))
+    d = store.get("a", "t1")
+    assert r.adopted == ["t1"] and r.unmatched == []
+    assert d.post_ids == ["101", "102", "103"] and d.posted_at == AT
+    assert d.status_reason == "thread complete on X (the sweep adopted 1 later part(s))"
+    assert d.spend["x_usd"] == pytest.approx(post_cost(PARTS) + 3 * X_OWNED_READ_USD)
+
+
+def test_a_thread_whose_rest_x_refused_is_no_suspect():
+    store = MemoryDecisionStore()
+    _thread(store, "thread_partial: 2 of 3 parts published (Forbidden)", PARTS, ["101", "102"])
+    x = TimelineX(("101", PARTS[0], AT), ("102", PARTS[1], AT))
+    assert sweep("a", NOW, SweepDeps(store, x)).suspects == 0 and x.reads == []

@@ -68,6 +68,8 @@ CLAIM_LEASE = timedelta(minutes=3)
 
 # What the status_reason says when an attempt released the claim without posting.
 RELEASED = "retrying: "
+# ... and, in a thread cut short, when X could not be asked which later parts it holds.
+UNASKED = "X not asked for the rest"
 
 
 def _current(deps: PostDeps, now: datetime) -> datetime:
@@ -245,13 +247,16 @@ def _post_claimed(account_id: str, decision_id: str, now: datetime, deps: PostDe
         # An attempt at the next part may have reached X although its answer was lost (a timeout
         # or a 5xx, and then the client's retry was refused): the record must hold every part X
         # holds, so ask X before recording.
+        asked = True
         try:
             found = _reconcile(deps, d, now)
         except RetryLater:
-            found = None   # X cannot say now; record what is known to be live
+            found, asked = None, False   # X cannot say now; record what is known to be live
         if found and len(found) > len(ids):
             ids = found
-        reason = f"thread_partial: {len(ids)} of {len(d.parts)} parts published ({err.cause.title})"
+        # Unasked, X may hold a later part no decision records: the sweep (core/sweep.py) looks again.
+        reason = (f"thread_partial: {len(ids)} of {len(d.parts)} parts published"
+                  f"{'' if asked else '; ' + UNASKED} ({err.cause.title})")
         return PostResult(_finish(deps, d, now, held, Status.POSTED, reason, ids, user_reads=1), "posted")
     except XDuplicateContent:
         # X already holds this exact text: either our own earlier attempt or a real duplicate.

@@ -6,8 +6,10 @@ unreadable through all its retries, the function dying again). What is left is a
 on X, recorded by a decision marked `failed`, so never scraped, learned from or counted in
 spend. The sweep runs with learn (every 6 h, docs/decisions.md) and closes that gap:
 
-- suspects are the account's `failed` decisions with text whose planned time lies in the last
-  `SUSPECT_HOURS`; with none, X is not asked at all (a read costs money, core/spend.py);
+- suspects are the account's decisions whose planned time lies in the last `SUSPECT_HOURS` and
+  whose text X may hold unrecorded: `failed` ones, and threads recorded `posted` with fewer parts
+  than written when X could not be asked for the rest (core/post.py `UNASKED`); with none, X is
+  not asked at all (a read costs money, core/spend.py);
 - otherwise it reads the account's own posts since the oldest suspect's planned time (a
   bounded window) and sets aside those another decision records;
 - a live post adopts into the suspect that drafted its text (compared as X returns it,
@@ -15,7 +17,8 @@ spend. The sweep runs with learn (every 6 h, docs/decisions.md) and closes that 
   planned time, nor later than its post step could have run (`ATTEMPT_SPAN`); of several such
   suspects, the latest planned;
 - the suspect is then recorded `posted`, with X's ids and X's `created_at` as its posted time
-  and the posts' price added to its spend, so scrape reads it, learn learns from it, the
+  (a thread's later parts are added to its ids) and the posts' price added to its spend, so
+  scrape reads it, learn learns from it, the
   monthly caps count it and plan's repeat check sees it. The write is conditional on the
   decision being as read, so two sweeps at once adopt it once;
 - live posts in the window that nothing records and no suspect can adopt are reported
@@ -29,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from postloop.core.ports import DecisionStore, OwnPost, XPublisher
+from postloop.core.post import UNASKED
 from postloop.core.records import Decision, Status
 from postloop.core.spend import X_OWNED_READ_USD, post_cost
 from postloop.core.x_text import returned_key, sent_key
@@ -59,13 +63,21 @@ class SweepResult:
 
 
 def suspects(account_id: str, now: datetime, decisions: DecisionStore) -> list[Decision]:
-    """Failed decisions with text whose planned time lies in the last SUSPECT_HOURS, oldest first."""
+    """Decisions planned for the last SUSPECT_HOURS whose parts X may hold unrecorded, oldest first."""
     start = now - timedelta(hours=SUSPECT_HOURS)
     # plan picks the next matching hour: the planned time is at most a day after planning.
     rows = decisions.planned_between(account_id, start - timedelta(days=1), now + timedelta(seconds=1))
-    found = [d for d in rows if d.status is Status.FAILED and d.parts and d.scheduled_for is not None
-             and start <= d.scheduled_for <= now]
+    found = [d for d in rows if _missing(d) and d.scheduled_for is not None and start <= d.scheduled_for <= now]
     return sorted(found, key=lambda d: (d.scheduled_for, d.decision_id))
+
+
+def _missing(d: Decision) -> list[str]:
+    """The parts of `d` that X may hold although `d` does not record them."""
+    if d.status is Status.FAILED:
+        return list(d.parts)
+    if d.status is Status.POSTED and UNASKED in (d.status_reason or ""):
+        return d.parts[len(d.post_ids):]   # a thread is published in order: what it records is its head
+    return []
 
 
 def _could_have_posted(d: Decision, p: OwnPost, now: datetime) -> bool:
@@ -89,7 +101,7 @@ def sweep(account_id: str, now: datetime, deps: SweepDeps) -> SweepResult:
                                                             now + timedelta(days=1)) for pid in d.post_ids}
     drafted: dict[str, list[Decision]] = {}
     for d in suspected:
-        for key in {sent_key(part) for part in d.parts}:
+        for key in {sent_key(part) for part in _missing(d)}:
             drafted.setdefault(key, []).append(d)
 
     claims: dict[str, dict[str, OwnPost]] = {}   # decision id -> text key -> the live post
@@ -113,9 +125,16 @@ def sweep(account_id: str, now: datetime, deps: SweepDeps) -> SweepResult:
         status, updated_at = read.status, read.updated_at
         d = replace(read)   # a store may share what it hands out; the fields changed below are replaced whole
         mine = claims.get(d.decision_id, {})
-        found = [(part, mine[sent_key(part)]) for part in d.parts if sent_key(part) in mine]
+        found = [(part, mine[sent_key(part)]) for part in _missing(d) if sent_key(part) in mine]
         x_usd = d.spend.get("x_usd", 0.0) + share
-        if found:
+        if found and d.status is Status.POSTED:
+            # A thread's later parts: its head was recorded, and scraped, from the start.
+            d.post_ids = d.post_ids + [p.post_id for _, p in found]
+            left = len(d.parts) - len(d.post_ids)
+            d.status_reason = (f"thread_partial: {len(d.post_ids)} of {len(d.parts)} parts on X" if left else
+                               "thread complete on X") + f" (the sweep adopted {len(found)} later part(s))"
+            x_usd += post_cost([part for part, _ in found])
+        elif found:
             ids = [p.post_id for _, p in found]
             d.status = Status.POSTED
             d.post_ids = ids
