@@ -326,3 +326,15 @@ def test_an_unusable_language_is_refused_naming_the_field(language):
         parse_account({"account_id": "a", "handle": "h", "persona": "p", "niche": "n", "topics": ["t"],
                        "timezone": "UTC", "content_types": [{"name": "fact", "prompt": "x"}], "posting_hours": [9],
                        "language": language})
+
+
+@pytest.mark.parametrize("text", ["-".join(["a"] * 5000), "-".join(["abc123"] * 3000), "a" * 20000,
+                                  ".".join(["ab"] * 5000)])
+def test_hostile_text_is_scored_in_linear_time(text):
+    import time
+    score_quality(["Warm the word lists up first."])
+    start = time.perf_counter()
+    report = score_quality([text])
+    # Unbounded link and id patterns took 20-45 s on these (quadratic backtracking).
+    assert time.perf_counter() - start < 2.0
+    assert report.problems and report.score <= HARD_CAP

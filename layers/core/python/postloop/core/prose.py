@@ -27,7 +27,9 @@ MAX_CAPS_SHARE = 0.5
 
 LINK_RE = re.compile(
     r"(?:https?://|www\.)\S+"
-    r"|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|dev|ai|co|app|ly|me|gg|xyz|info|biz)\b(?:/\S*)?",
+    # Domain labels are at most 63 characters: bounded, so a long run of letters costs O(n), not O(n²).
+    r"|(?<![\w-])[\w-]{1,63}(?:\.[\w-]{1,63}){0,8}\.(?:com|org|net|io|dev|ai|co|app|ly|me|gg|xyz|info|biz)\b"
+    r"(?:/\S*)?",
     re.IGNORECASE)
 MENTION_RE = re.compile(r"(?<!\w)[@#][^\W_]\w*|(?<!\w)\$[A-Za-z]\w*")
 # Numbers that are not quantities: timestamps, dates, clock times, versions, ids.
@@ -36,7 +38,7 @@ NOT_QUANTITY_RE = re.compile(
     r"|\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]\.?m\b\.?)?"
     r"|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b"
     r"|\bv?\d+\.\d+\.\d+\S*"
-    r"|\b(?=[a-z0-9-]*\d)(?=[a-z0-9-]*[a-z])[a-z0-9]{6,}(?:-[a-z0-9]{3,})*\b"
+    r"|\b(?=[a-z0-9-]{0,63}\d)(?=[a-z0-9-]{0,63}[a-z])[a-z0-9]{6,}(?:-[a-z0-9]{3,})*\b"   # bounded: no O(n²)
     r"|\b\d{7,}\b",
     re.IGNORECASE)
 WORD_RE = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")

@@ -59,6 +59,7 @@ WEIGHTS: dict[str, float] = {
     "length_fit": 0.10,
 }
 HARD_CAP = 0.2       # the most a draft with a problem or a floor can score
+MAX_ANALYSED_CHARS = 2000   # of each part; over 7x X's limit, so only overlong parts are cut
 MIN_QUALITY = 0.35   # plan rejects drafts scoring below this (docs/quality.md: where it sits)
 
 MAX_SPAM_FLOOR = 0.3
@@ -366,6 +367,9 @@ def score_quality(parts: Sequence[str], *, banned_phrases: Sequence[str] = (),
         if count_phrase(text, phrase)
     ]
 
+    # A part far over X's limit is already a problem; reading all of it would only cost time.
+    parts = [p[:MAX_ANALYSED_CHARS] for p in parts]
+    text = "\n\n".join(parts)
     context_words, stems = _context_vocabulary(context)
     whole = prose.analyse(text, context.language, context_words)
     per_part = [prose.analyse(p, context.language, context_words) for p in parts] if len(parts) > 1 else [whole]
