@@ -267,3 +267,22 @@ def test_a_sweep_that_cannot_read_x_is_reported_and_learn_goes_on(stack):
     out = invoke("learn", {"account_id": "demo", "scheduled_time": stack.clock.t.isoformat()})
     assert out["sweep"] == {"error": "XRateLimited (429)"} and out["model_version"] is not None
     assert stack.wiring.decisions.get("demo", decision_id).status is Status.FAILED   # the next learn tries again
+
+
+def test_post_skips_a_decision_delivered_past_the_accounts_lateness_window(stack):
+    from postloop.core.account import parse_account
+    stack.wiring.accounts["demo"] = parse_account({**stack.account, "max_post_delay_minutes": 30})
+    outs = []
+    for when, minutes_late in ((utc(2026, 1, 9, 5), 29), (utc(2026, 1, 9, 9), 30)):
+        stack.clock.t = when
+        planned = invoke("plan", {"account_id": "demo", "scheduled_time": when.isoformat()})
+        d = stack.wiring.decisions.get("demo", planned["decision_id"])
+        # An approval answered late: the post step starts past the planned time.
+        stack.clock.t = d.scheduled_for + timedelta(minutes=minutes_late)
+        outs.append((d, invoke("post", {"account_id": "demo", "decision_id": d.decision_id,
+                                        "now": stack.clock.t.isoformat()})))
+    (inside, posted), (outside, late) = outs
+    assert posted["status"] == "posted" and late["status"] == "skipped" and late["action"] == "late"
+    assert late["reason"].startswith("late: 30 min after its planned time")
+    # Only the decision inside the window is on X.
+    assert sorted(p.text for p in stack.x.live_posts()) == sorted(inside.parts)

@@ -208,3 +208,11 @@ def test_without_the_id_check_a_non_ascii_id_reaches_a_secret_name_aws_refuses(d
     monkeypatch.setattr(account, "ACCOUNT_ID", re.compile(r".+", re.DOTALL))
     cfg = parse_account({**demo, "account_id": "dé"})
     assert not SECRET_NAME.fullmatch(f"postloop/x/{cfg.account_id}")
+
+
+def test_the_lateness_window_defaults_to_the_planned_hour_and_refuses_more(demo):
+    assert parse_account(demo).max_post_delay_minutes == 60
+    assert parse_account({**demo, "max_post_delay_minutes": 15}).max_post_delay_minutes == 15
+    for bad in (0, 61, 24 * 60, 1.5, "60", True):
+        with pytest.raises(ConfigError, match=r"max_post_delay_minutes"):
+            parse_account({**demo, "max_post_delay_minutes": bad})

@@ -46,7 +46,8 @@ SCENARIO = yaml.safe_load((ROOT / "layers/local/python/postloop_local/scenarios/
 ACCOUNT_PATHS = (
     [(k,) for k in ("account_id", "handle", "persona", "niche", "topics", "domain_terms", "timezone",
                     "content_types", "posting_hours", "posts_per_day", "fixed_hour", "thresholds", "learning",
-                    "policy", "mode", "max_candidates", "min_novelty", "banned_phrases", "budgets", "plausibility")]
+                    "policy", "mode", "max_candidates", "min_novelty", "banned_phrases", "budgets", "plausibility",
+                    "max_post_delay_minutes")]
     + [("thresholds", k) for k in ("engagement_rate", "follow_probability")]
     + [("learning", k) for k in ("window_days", "half_life_days", "min_samples", "holdout_fraction", "ridge_alpha",
                                  "logistic_c", "success", "exploration", "ucb_variant", "decider",
