@@ -71,8 +71,9 @@ class SynthesizedRoles:
             for name, doc in docs:
                 statements = []
                 for st in doc["Statement"]:
-                    actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
-                    if fn == function and action in actions and resource_contains in json.dumps(st["Resource"]):
+                    actions = st.get("Action", [])
+                    actions = actions if isinstance(actions, list) else [actions]
+                    if fn == function and action in actions and resource_contains in json.dumps(st.get("Resource")):
                         found = True
                         actions = [a for a in actions if a != action]
                         if not actions:
