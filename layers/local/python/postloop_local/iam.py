@@ -193,7 +193,7 @@ def _synthesize(accounts: Sequence[dict]) -> SynthesizedRoles:
         sys.path.insert(0, str(INFRA_DIR))
     try:
         from postloop_infra.stack import build_app
-    except ImportError as err:
+    except Exception as err:   # ImportError without the dev extra; jsii's own error without Node.js
         raise IamError(f"IAM enforcement synthesizes the CDK app, which needs the dev extra and Node.js "
                        f"({err}); install them (bash .ci/setup) or pass --no-iam") from None
     with tempfile.TemporaryDirectory(prefix="postloop-iam-") as tmp:
