@@ -236,7 +236,8 @@ def cmd_faults(args) -> int:
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     with _quiet_handlers(LOG_DIR / "faults.log"):
         summary = faults.run_faults(decisions=args.decisions, seed=args.seed, posts_per_day=args.posts_per_day,
-                                    lane_days=args.lane_days, progress=progress)
+                                    lane_days=args.lane_days, progress=progress,
+                                    x_duplicate_refusal=args.x_duplicate_refusal)
     if not args.json and sys.stderr.isatty():
         print(file=sys.stderr)
     broken = faults.broken_invariants(summary)
@@ -299,16 +300,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="plans a day (default 12: twice the demo's, so more decisions share an hour)")
     f.add_argument("--lane-days", type=int, default=7,
                    help="simulated days per lane; the run is as many lanes, each on fresh backends, as needed")
+    f.add_argument("--x-duplicate-refusal", action="store_true",
+                   help="let the fake X refuse a text the account already holds (off by default: X does not "
+                        "promise it, so the loop must not post twice without it)")
     f.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
     f.set_defaults(func=cmd_faults)
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
     for runs_handlers in (s, i, f):
         runs_handlers.add_argument("--no-iam", action="store_true",
                                    help="do not check each function's AWS calls against its role as synthesized "
                                         "from infra/ (checked by default; docs/reliability.md)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from postloop_local.iam import enforcing_by_default
     with enforcing_by_default(not getattr(args, "no_iam", False)):

@@ -50,7 +50,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from postloop_local import simulate
-from postloop_local.fake_x import ScheduledFault
+from postloop_local.fake_x import ScheduledFault, reply_refused
 from postloop_local.simulate import LambdaCrash, SimClock, error_name, iso
 
 # Timeouts are real seconds, so the run shortens them (10 s for X and 20 s for OpenAI deployed);
@@ -99,7 +99,7 @@ class FaultPlan:
     rates: FaultRates = field(default_factory=FaultRates)
     injected: Counter = field(default_factory=Counter)
     enabled: bool = False
-    # Texts whose create got a lost answer: the client's retry is then refused as a duplicate by design.
+    # Texts whose create got a lost answer (X made the post, the client never heard).
     lost_answer_texts: set = field(default_factory=set)
 
     def __post_init__(self):
@@ -166,9 +166,7 @@ class FaultPlan:
         roll -= r.x_timeout
         if body.get("reply") is not None and roll < r.x_reply_refused:
             self.injected["x.reply_refused"] += 1
-            return ScheduledFault(status=403, body={
-                "title": "Forbidden", "type": "about:blank", "status": 403,
-                "detail": "You are not permitted to perform this action."})
+            return ScheduledFault(status=403, body=reply_refused())
         return None
 
     def _x_read(self, now: datetime, r: FaultRates) -> ScheduledFault | None:
@@ -480,7 +478,7 @@ class LaneResult:
 
 
 def run_lane(lane: int, seed: int, days: int, posts_per_day: int, rates: FaultRates | None = None,
-             progress: Callable[[str], None] | None = None) -> LaneResult:
+             progress: Callable[[str], None] | None = None, *, x_duplicate_refusal: bool = False) -> LaneResult:
     """One fault run of `days` simulated days on fresh embedded backends."""
     from postloop.core.events import parse_time
     from postloop.runtime import wiring as wiring_module
@@ -509,6 +507,7 @@ def run_lane(lane: int, seed: int, days: int, posts_per_day: int, rates: FaultRa
         with atomic_moto(), LocalBackends([account], world, clock.now, x_fault_schedule=plan.x_schedule,
                                           extra_env={"POSTLOOP_X_TIMEOUT_SECONDS": str(X_TIMEOUT_SECONDS)}
                                           ) as backends:
+            backends.x_server.duplicate_refusal = x_duplicate_refusal
             main = wiring_module.current()
             twin = wiring_module.Wiring()   # the container a second delivery lands in
             for w in (main, twin):
@@ -725,47 +724,66 @@ def measure(x_server, decisions, outcomes, arms, account: dict, start: datetime,
     statuses = Counter(d.status.value for d in all_decisions)
     non_terminal = [d.decision_id for d in all_decisions if not d.status.terminal]
 
-    # What X holds, by the fake's own store.
+    # What X holds, by the fake's own store: the independent truth every figure below is held against.
     live = x_server.live_posts()
+    live_by_id = {p.post_id: p for p in live}
     by_text: dict[str, list] = defaultdict(list)
     for p in live:
         by_text[p.text].append(p)
-    duplicates_on_x = sum(len(v) - 1 for v in by_text.values())
+    drafted_by: dict[str, set] = defaultdict(set)   # text -> decisions that drafted it
+    for d in all_decisions:
+        for part in d.parts:
+            drafted_by[part].add(d.decision_id)
+    # No post is live twice: every text X holds more than once is a duplicate, whoever made it.
+    duplicates = {t: len(ps) - 1 for t, ps in by_text.items() if len(ps) > 1}
+    duplicates_one_decision = sum(n for t, n in duplicates.items() if len(drafted_by[t]) <= 1)
     recorded_ids: dict[str, list[str]] = defaultdict(list)
     for d in all_decisions:
         for pid in d.post_ids:
             recorded_ids[pid].append(d.decision_id)
-    live_ids = {p.post_id for p in live}
+    posted_records = {pid for d in all_decisions if d.status is Status.POSTED for pid in d.post_ids}
     shared_ids = {pid: ds for pid, ds in recorded_ids.items() if len(set(ds)) > 1}
-    phantom = [d.decision_id for d in all_decisions if any(pid not in live_ids for pid in d.post_ids)]
+    phantom = [d.decision_id for d in all_decisions if any(pid not in live_by_id for pid in d.post_ids)]
+    # Every live post belongs to a decision marked posted that records its id; one that does not is
+    # an orphan: never scraped, learned from, counted in spend or seen by the repeat check.
+    orphans = [p for p in live if p.post_id not in posted_records]
     unrecorded = [p for p in live if p.post_id not in recorded_ids]
     unrecorded_texts = {p.text for p in unrecorded}
-    # A decision recorded as not posted while X holds one of its parts that no decision
-    # records: a post the loop lost track of. (A rejected draft may repeat a post another
-    # decision made and records; that is no loss.)
+    orphan_texts = {p.text for p in orphans}
+    # A decision recorded as not posted while X holds one of its parts that no posted decision
+    # records: a post the loop lost track of. (A rejected draft may repeat a post another decision
+    # made and records; that is no loss.)
     lost = [d.decision_id for d in all_decisions
-            if d.status is not Status.POSTED and any(part in unrecorded_texts for part in d.parts)]
+            if d.status is not Status.POSTED and any(part in orphan_texts for part in d.parts)]
     partial_records = [d.decision_id for d in all_decisions if d.status is Status.POSTED
                        and any(part in unrecorded_texts for part in d.parts)]
-    # X refuses a text it holds; after a lost answer the client's own retry meets that refusal by
-    # design (and finds the post). Any other refusal means the loop itself tried to post twice.
-    refusals = list(x_server.duplicate_refusals)
-    refusals_after_lost = sum(1 for t in refusals if t in plan.lost_answer_texts)
-    # A text two decisions drafted (plan checks repeats against posted decisions only, not pending ones).
-    drafted = Counter(part for d in all_decisions for part in set(d.parts))
-    refusals_shared_text = sum(1 for t in refusals if t not in plan.lost_answer_texts and drafted[t] > 1)
+    # Creates of a text X already held live (refused, or made twice with the refusal off). The client
+    # asks X before retrying a create, so one that reaches X means a retry went out blind or X did
+    # not yet show the post; a text two decisions drafted is the repeat check's to stop.
+    repeated = list(x_server.repeated_creates)
+    repeated_shared = sum(1 for t in repeated if len(drafted_by[t]) > 1)
+    repeated_after_lost = sum(1 for t in repeated if len(drafted_by[t]) <= 1 and t in plan.lost_answer_texts)
     threads = [d for d in all_decisions if d.status is Status.POSTED and len(d.parts) > 1]
     cut = Counter(_thread_cut(d) for d in threads if len(d.post_ids) < len(d.parts))
 
-    # Settled outcomes against the arms the last learn rebuilt.
+    # Settled outcomes against the arms the last learn rebuilt, and against X: each must stand for
+    # a post X holds (its decision's first post, saying what the decision drafted), and the arms
+    # must count each live post learned from once.
     window_start = end - timedelta(days=account.get("learning", {}).get("window_days", 56))
     settled = [o for o in outcomes.collected_between(account_id, window_start, end + timedelta(seconds=1))
                if o.horizon_hours == SETTLED_HORIZON_HOURS and o.usable and o.engagement_rate is not None]
     posted = {d.decision_id: d for d in all_decisions if d.posted_at is not None}
+
+    def live_head(o) -> str | None:
+        d = posted.get(o.decision_id)
+        head = live_by_id.get(d.post_ids[0]) if d is not None and d.post_ids else None
+        return head.post_id if head is not None and head.text == d.parts[0] else None
+
     learnable = [o for o in settled if o.decision_id in posted and posted[o.decision_id].features is not None
                  and posted[o.decision_id].content_type and posted[o.decision_id].hour is not None]
     distinct = {o.decision_id for o in learnable}
-    heads = Counter(posted[o.decision_id].post_ids[0] for o in learnable)
+    of_no_live_post = [o.decision_id for o in settled if live_head(o) is None]
+    learned_posts = {live_head(o) for o in learnable} - {None}
     expected_type = Counter(f"type#{posted[d].content_type}" for d in distinct)
     expected_hour = Counter(f"hour#{posted[d].hour}" for d in distinct)
     stored = {a.arm_id: a.pulls for a in arms.load(account_id)}
@@ -775,7 +793,9 @@ def measure(x_server, decisions, outcomes, arms, account: dict, start: datetime,
                     if abs(stored.get(k, 0.0) - n) > 1e-9}
     arm_mismatch.update({k: (v, 0.0) for k, v in stored.items()
                          if v and k not in expected_type and k not in expected_hour})
-    counted_twice = max(0, round(type_pulls) - len(distinct)) + sum(n - 1 for n in heads.values() if n > 1)
+    # Pulls beyond the distinct live posts learned from (outcomes of no live post are their own figure).
+    not_live_learned = sum(1 for o in learnable if live_head(o) is None)
+    counted_twice = max(0, round(max(type_pulls, hour_pulls)) - len(learned_posts) - not_live_learned)
 
     delayed = {k: v for k, v in obs.delays.items() if k in posted or k in {d.decision_id for d in all_decisions}}
     delay_causes = Counter(cause for causes in delayed.values() for cause in set(causes))
@@ -792,14 +812,19 @@ def measure(x_server, decisions, outcomes, arms, account: dict, start: datetime,
         "non_terminal": len(non_terminal),
         "non_terminal_ids": non_terminal[:20],
         "x": {
+            "duplicate_refusal": x_server.duplicate_refusal,
             "live_posts": len(live),
-            "duplicate_posts": duplicates_on_x,
-            "duplicate_refusals": len(refusals),
-            "duplicate_refusals_after_lost_answers": refusals_after_lost,
-            "duplicate_refusals_of_a_text_two_decisions_drafted": refusals_shared_text,
-            "duplicate_attempts_by_the_loop": len(refusals) - refusals_after_lost - refusals_shared_text,
+            "duplicate_posts": sum(duplicates.values()),
+            "duplicate_posts_of_one_decisions_text": duplicates_one_decision,
+            "duplicate_posts_of_a_text_two_decisions_drafted": sum(duplicates.values()) - duplicates_one_decision,
+            "duplicate_refusals": len(x_server.duplicate_refusals),
+            "repeated_creates": len(repeated),
+            "repeated_creates_by_the_loop": len(repeated) - repeated_shared,
+            "repeated_creates_after_a_lost_answer": repeated_after_lost,
+            "repeated_creates_of_a_text_two_decisions_drafted": repeated_shared,
             "posts_recorded_by_two_decisions": len(shared_ids),
             "recorded_posts_missing_on_x": len(phantom),
+            "orphaned_posts": len(orphans),
             "posts_on_x_recorded_by_no_decision": len(unrecorded),
             "decisions_not_posted_while_x_holds_them": len(lost),
             "lost_ids": lost[:20],
@@ -811,13 +836,16 @@ def measure(x_server, decisions, outcomes, arms, account: dict, start: datetime,
             "unrecorded": [{"post_id": p.post_id, "text": p.text[:60], "reply_to": p.reply_to,
                             "drafted_by": [(d.decision_id, d.status.value, d.status_reason, len(d.post_ids),
                                             d.parts.index(p.text)) for d in all_decisions if p.text in d.parts]}
-                           for p in unrecorded[:5]],
+                           for p in orphans[:5]],
+            "duplicate_texts": [t[:60] for t in list(duplicates)[:5]],
             "threads_posted": len(threads),
             "threads_cut": dict(cut),
         },
         "arms": {
             "settled_outcomes": len(learnable),
             "distinct_settled_decisions": len(distinct),
+            "live_posts_learned_from": len(learned_posts),
+            "settled_outcomes_of_no_live_post": len(of_no_live_post),
             "learn_samples": final_learn.get("samples"),
             "type_pulls": type_pulls,
             "hour_pulls": hour_pulls,
@@ -892,13 +920,22 @@ def _reasons(decisions) -> dict:
 
 
 def run_faults(decisions: int = 1000, seed: int = 1, posts_per_day: int = 12, lane_days: int = 7,
-               rates: FaultRates | None = None, progress: Callable[[str], None] | None = None) -> dict:
-    """Lanes of `lane_days` days until at least `decisions` decisions; the figures summed over lanes."""
+               rates: FaultRates | None = None, progress: Callable[[str], None] | None = None,
+               x_duplicate_refusal: bool = False) -> dict:
+    """Lanes of `lane_days` days until at least `decisions` decisions; the figures summed over lanes.
+
+    X's refusal of a text the account already holds is off unless `x_duplicate_refusal`: X does not
+    promise it, so the run shows what the loop does without it.
+    """
     per_lane = posts_per_day * lane_days
     lanes = max(1, math.ceil(decisions / per_lane))
-    results = [run_lane(i + 1, seed * 1000 + i, lane_days, posts_per_day, rates, progress) for i in range(lanes)]
-    return summarise(results, f"postloop faults --decisions {decisions} --seed {seed} "
-                              f"--posts-per-day {posts_per_day} --lane-days {lane_days}")
+    results = [run_lane(i + 1, seed * 1000 + i, lane_days, posts_per_day, rates, progress,
+                        x_duplicate_refusal=x_duplicate_refusal) for i in range(lanes)]
+    flag = " --x-duplicate-refusal" if x_duplicate_refusal else ""
+    summary = summarise(results, f"postloop faults --decisions {decisions} --seed {seed} "
+                                 f"--posts-per-day {posts_per_day} --lane-days {lane_days}{flag}")
+    summary["x_duplicate_refusal"] = x_duplicate_refusal
+    return summary
 
 
 def summarise(results: list[LaneResult], command: str) -> dict:
@@ -915,7 +952,7 @@ def summarise(results: list[LaneResult], command: str) -> dict:
                 add(sub, k, v)
 
     skip = {"non_terminal_ids", "unhandled", "post_delay_minutes", "mismatch", "lost_ids", "lost_histories",
-            "partial_histories", "unrecorded", "shared_histories"}
+            "partial_histories", "unrecorded", "shared_histories", "duplicate_texts"}
     for r in results:
         for k, v in r.figures.items():
             if k not in skip:
@@ -937,6 +974,7 @@ def summarise(results: list[LaneResult], command: str) -> dict:
         "partial_histories": {k: v for r in results for k, v in r.figures["x"]["partial_histories"].items()},
         "shared_histories": {k: v for r in results for k, v in r.figures["x"]["shared_histories"].items()},
         "unrecorded": [u for r in results for u in r.figures["x"]["unrecorded"]][:10],
+        "duplicate_texts": [t for r in results for t in r.figures["x"]["duplicate_texts"]][:10],
         "arm_mismatch": [r.figures["arms"]["mismatch"] for r in results if r.figures["arms"]["mismatch"]][:5],
         "post_delay_minutes": _spread_merge([r.figures["post_delay_minutes"] for r in results]),
     }
@@ -949,17 +987,20 @@ def _spread_merge(spreads: list[dict]) -> dict:
     return {"n": n, "max": max(s["max"] for s in spreads if s.get("n"))}
 
 
-# The figures a fault run must hold at zero, with what each means.
+# The figures a fault run must hold at zero, with what each means. The X and outcome figures are
+# computed against the fake X's own store of what it holds, not against the loop's records.
 HELD = (
-    (("x", "duplicate_posts"), "duplicate posts on X (the fake X's own store)"),
-    (("non_terminal",), "decisions left without a terminal status after the run drained"),
-    (("arms", "outcomes_counted_twice"), "outcomes counted twice in the bandit arms"),
-    (("arms", "arms_differing_from_settled_outcomes"), "arms whose pulls differ from the distinct settled outcomes"),
-    (("unhandled_exceptions",), "exceptions no code of ours handled"),
-    (("x", "duplicate_attempts_by_the_loop"), "creates of a post X already held for the same decision, "
-                                               "other than the client's retry after a lost answer"),
+    (("x", "duplicate_posts"), "posts live on X twice (the same text, in the fake X's own store)"),
+    (("x", "orphaned_posts"), "posts live on X that no decision marked posted records"),
     (("x", "posts_recorded_by_two_decisions"), "X posts recorded by two decisions"),
     (("x", "recorded_posts_missing_on_x"), "decisions recording posts X does not hold"),
+    (("x", "repeated_creates_by_the_loop"), "creates of a text X already held, by the only decision that drafted it"),
+    (("arms", "settled_outcomes_of_no_live_post"), "settled outcomes whose post is not live on X"),
+    (("arms", "outcomes_counted_twice"), "outcomes counted twice: arm pulls beyond the distinct live X posts "
+                                         "learned from"),
+    (("arms", "arms_differing_from_settled_outcomes"), "arms whose pulls differ from the distinct settled outcomes"),
+    (("non_terminal",), "decisions left without a terminal status after the run drained"),
+    (("unhandled_exceptions",), "exceptions no code of ours handled"),
 )
 
 
@@ -990,14 +1031,19 @@ def format_report(summary: dict) -> str:
             value = value.get(key, 0) if isinstance(value, dict) else 0
         lines.append(f"  {value:>6}  {label}")
     lines += ["", "Final statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(f["statuses"].items())),
-              f"Posts on X {x['live_posts']}; duplicate attempts X refused {x['duplicate_refusals']} "
-              f"({x['duplicate_refusals_after_lost_answers']} the client's retry after a lost answer, by design; "
-              f"{x['duplicate_refusals_of_a_text_two_decisions_drafted']} a text two decisions drafted; "
-              f"{x['duplicate_attempts_by_the_loop']} a decision the loop tried to post twice); "
+              f"X's duplicate refusal {'on' if summary.get('x_duplicate_refusal') else 'off'}. "
+              f"Posts on X {x['live_posts']}; duplicates {x['duplicate_posts']} "
+              f"({x['duplicate_posts_of_one_decisions_text']} of one decision's text, "
+              f"{x['duplicate_posts_of_a_text_two_decisions_drafted']} of a text two decisions drafted); "
+              f"creates of a text X already held {x['repeated_creates']} "
+              f"({x['repeated_creates_after_a_lost_answer']} after a lost answer, "
+              f"{x['repeated_creates_of_a_text_two_decisions_drafted']} a text two decisions drafted), "
+              f"of which X refused {x['duplicate_refusals']}; "
               f"decisions recorded as not posted while X holds them {x['decisions_not_posted_while_x_holds_them']}; "
               f"posts on X no decision records {x['posts_on_x_recorded_by_no_decision']}",
               f"Arms: {arms['type_pulls']:.0f} type pulls and {arms['hour_pulls']:.0f} hour pulls for "
-              f"{arms['distinct_settled_decisions']} distinct settled outcomes",
+              f"{arms['distinct_settled_decisions']} distinct settled outcomes of "
+              f"{arms['live_posts_learned_from']} live posts on X",
               "", "Injected:"]
     for k, v in summary["injected"].items():
         lines.append(f"  {v:>6}  {k}")
