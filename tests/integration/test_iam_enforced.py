@@ -164,6 +164,30 @@ def test_sns_publish_is_enforced_by_topic(moto_aws):
         assert _denied(err.value, "sns:Publish")
 
 
+def test_without_the_resource_hook_moto_checks_star_and_refuses_even_what_is_granted(moto_aws, monkeypatch):
+    """Why iam.py tells moto the resource: on its own, moto asks about "*" for DynamoDB."""
+    import boto3
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    t = _table(ddb, "t")
+    policy = _doc(_allow("dynamodb:GetItem", t))
+    with _enforce(policy), iam.as_function("fn"):
+        ddb.get_item(TableName="t", Key={"k": {"S": "a"}})   # granted, and allowed
+    monkeypatch.setattr(iam, "_response_classes", lambda: ())
+    with _enforce(policy), iam.as_function("fn"):
+        with pytest.raises(Exception) as err:
+            ddb.get_item(TableName="t", Key={"k": {"S": "a"}})
+        assert _denied(err.value, "dynamodb:GetItem")
+
+
+def test_a_moto_that_determines_resources_itself_stops_the_run_for_a_review(moto_aws, monkeypatch):
+    from moto.dynamodb.responses import DynamoHandler
+    monkeypatch.setattr(DynamoHandler, "_determine_resource", lambda self: "*", raising=False)
+    with pytest.raises(iam.IamError, match="review"):
+        with _enforce(_doc(_allow("dynamodb:GetItem", "*"))):
+            pass
+    assert iam.active() is None
+
+
 @pytest.mark.parametrize("element", [{"Condition": {"Bool": {"aws:SecureTransport": "true"}}},
                                      {"NotResource": "arn:aws:dynamodb:us-east-1:123456789012:table/t"}])
 def test_statements_moto_would_evaluate_wrongly_are_refused(element):

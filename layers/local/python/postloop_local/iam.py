@@ -385,25 +385,35 @@ class Enforcement:
 
         iam = boto3.client("iam", region_name=self.region)
         sts = boto3.client("sts", region_name=self.region)
-        iam.create_user(UserName=HARNESS_USER)
+        with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):   # enforced before in this mock
+            iam.create_user(UserName=HARNESS_USER)
         iam.put_user_policy(UserName=HARNESS_USER, PolicyName="everything", PolicyDocument=json.dumps(
             {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
         key = iam.create_access_key(UserName=HARNESS_USER)["AccessKey"]
         self.harness = Credentials(key["AccessKeyId"], key["SecretAccessKey"])
         for function, docs in self.policies.items():
             role = f"postloop-{function}"
-            arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(self.trust[function]),
-                                  Description=f"{function}'s role as synthesized")["Role"]["Arn"]
+            try:
+                arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(self.trust[function]),
+                                      Description=f"{function}'s role as synthesized")["Role"]["Arn"]
+            except iam.exceptions.EntityAlreadyExistsException:
+                arn = iam.get_role(RoleName=role)["Role"]["Arn"]
+                for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+                    iam.delete_role_policy(RoleName=role, PolicyName=name)
             for name, doc in docs:
                 iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(doc))
             c = sts.assume_role(RoleArn=arn, RoleSessionName=f"{function}-local")["Credentials"]
             self.credentials[function] = Credentials(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
             self.role_arns[function] = arn
-        _patch_moto_resources(self._stack)
-        self._stack.enter_context(enable_iam_authentication())
-        _active = self
-        self._stack.callback(_deactivate)
-        _renew_default_sessions()
+        try:
+            _patch_moto_resources(self._stack)
+            self._stack.enter_context(enable_iam_authentication())
+            _active = self
+            self._stack.callback(_deactivate)
+            _renew_default_sessions()
+        except BaseException:
+            self._stack.close()   # no half-installed enforcement: the patches and the switch come off
+            raise
         return self
 
     def __exit__(self, *exc) -> None:
