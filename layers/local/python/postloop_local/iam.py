@@ -23,6 +23,7 @@ import collections
 import contextlib
 import contextvars
 import json
+import logging
 import os
 import secrets as _secrets
 import sys
@@ -406,6 +407,11 @@ class Enforcement:
             self.credentials[function] = Credentials(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
             self.role_arns[function] = arn
         try:
+            # moto's access control logs every request it checks, bodies (secret values) included,
+            # at DEBUG: the harness's log, never the deployed code's, kept quiet like botocore's.
+            moto_log = logging.getLogger("moto.iam.access_control")
+            self._stack.callback(moto_log.setLevel, moto_log.level)
+            moto_log.setLevel(logging.WARNING)
             _patch_moto_resources(self._stack)
             self._stack.enter_context(enable_iam_authentication())
             _active = self
