@@ -116,6 +116,9 @@ def _normal(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+normal_part = _normal   # what "word for word" compares: whitespace collapsed, case folded
+
+
 def _seed(decision_id: str, salt: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{decision_id}|{salt}".encode()).digest()[:8], "big")
 
@@ -277,14 +280,7 @@ def plan(config: AccountConfig, scheduled_time: datetime, deps: PlanDeps) -> Dec
     checks = ContentChecks(config, deps, drafts, ct)
     checks.safety()
     novelty = checks.novelty(recent)
-    for i, draft in enumerate(drafts):
-        repeated = [k for k, part in enumerate(draft.parts) if _normal(part) in recent_parts]
-        if repeated:
-            checks.problems[i].append(f"part {repeated[0] + 1} repeats a recent post word for word")
-        pending = [k for k, part in enumerate(draft.parts) if _normal(part) in unrecorded_parts]
-        if pending and not repeated:
-            checks.problems[i].append(f"part {pending[0] + 1} repeats word for word a post planned, "
-                                      f"waiting or failed in the last {UNRECORDED_DAYS} days")
+    checks.repeats(recent_parts, unrecorded_parts)
     quality = checks.judged_quality()
     scored = []
     for i, draft in enumerate(drafts):
@@ -473,6 +469,19 @@ class ContentChecks:
             if value < threshold:
                 self.problems[i].append(f"near-duplicate of a recent post ({label} {value:.2f})")
         return values
+
+    def repeats(self, recent_parts: set[str], unrecorded_parts: set[str] = frozenset()) -> None:
+        """Add a problem to each draft with a part equal, after `normal_part`, to one in `recent_parts`
+        (parts of recent posts: X refuses such a part) or in `unrecorded_parts` (parts of posts planned,
+        waiting or failed, which may be or become live)."""
+        for i, draft in enumerate(self.drafts):
+            repeated = [k for k, part in enumerate(draft.parts) if _normal(part) in recent_parts]
+            if repeated:
+                self.problems[i].append(f"part {repeated[0] + 1} repeats a recent post word for word")
+            pending = [k for k, part in enumerate(draft.parts) if _normal(part) in unrecorded_parts]
+            if pending and not repeated:
+                self.problems[i].append(f"part {pending[0] + 1} repeats word for word a post planned, "
+                                        f"waiting or failed in the last {UNRECORDED_DAYS} days")
 
     def _embedding_novelty(self, recent: list[str]) -> list[float]:
         if not recent:
