@@ -6,9 +6,11 @@ each handler, names as in functions/*/handler.py:
 
   plan     Decision_<status>, PredictedEngagementRate, SpendUSD
   approve  Approval_<action>
-  post     Post_<action> (posted, reconciled, already_done, dry_run, failed, not_ready), SpendUSD
+  post     Post_<action> (posted, reconciled, already_done, dry_run, failed, not_ready, late), SpendUSD
   scrape   OutcomesWritten, OutcomesUnusable, PostsRead, SpendUSD, ActualEngagementRate
-  learn    SettledSamples, HeldOutR2, HeldOutMAE, HeldOutAUC, HeldOutLogLoss, ModelCacheWriteFailed
+  learn    SettledSamples, HeldOutR2, HeldOutMAE, HeldOutAUC, HeldOutLogLoss, ModelCacheWriteFailed;
+           its sweep (core/sweep.py): OrphansAdopted, UnmatchedLivePosts, SpendUSD when it read X,
+           SweepFailed when it could not
 
 plan and learn also emit ModelCacheRejected (dimensions service, account and reason) when a
 cached model fails its checks (runtime.wiring.report_cache_rejection); it is left off the
