@@ -85,6 +85,8 @@ class Wiring:
         """
         if not self.settings.redis_url:
             return None
+        import redis  # noqa: F401  imported with the wiring (the cold start pays for it), connected on first use
+
         from postloop.adapters.redis_model_cache import RedisModelCache
         url = self.settings.redis_url
         return RedisModelCache(connect=lambda: redis_client(url), on_reject=report_cache_rejection)
