@@ -47,7 +47,8 @@ def test_nothing_is_posted_twice_and_every_record_matches_x(run):
     assert x["duplicate_posts"] == 0
     # No create reached X for a text it already held: after every lost answer the client asked X first.
     assert x["repeated_creates_by_the_loop"] == 0
-    assert run["injected"]["x.create.503_after_create"] + run["injected"]["x.create.timeout_after_create"] > 0
+    lost = run["injected"].get("x.create.503_after_create", 0) + run["injected"].get("x.create.timeout_after_create", 0)
+    assert lost > 0 and x["creates_found_on_x_before_a_retry"] > 0
     assert x["posts_recorded_by_two_decisions"] == 0 and x["recorded_posts_missing_on_x"] == 0
 
 
@@ -123,12 +124,12 @@ def test_the_command_runs_with_x_duplicate_refusal_off_unless_asked(monkeypatch)
 # --- each held figure fails when its guard is off -------------------------------------------------
 
 
-def _guard_off_lane(rates: dict, refusal: bool = False) -> dict:
-    """One simulated day at 8 plans a day, with the rates given raised; the lane's figures."""
+def _guard_off_lane(rates: dict, plans: int = 8) -> dict:
+    """One simulated day of `plans` plan slots, with the rates given raised and X's duplicate
+    refusal off; the lane's figures."""
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="No application metrics to publish")
-        lane = faults.run_lane(1, 11, 1, 8, dataclasses.replace(faults.FaultRates(), **rates),
-                               x_duplicate_refusal=refusal)
+        lane = faults.run_lane(1, 11, 1, plans, dataclasses.replace(faults.FaultRates(), **rates))
     return faults.summarise([lane], "guard off")
 
 
@@ -175,7 +176,7 @@ def test_without_the_workflows_catch_decisions_are_left_unfinished(redis_binary,
     from postloop_local import simulate
     monkeypatch.setattr(simulate, "fail_unless_terminal", lambda *args, **kwargs: False)
 
-    f = _guard_off_lane({"crash_after_accept": 1.0})["figures"]   # every post attempt dies before its save
+    f = _guard_off_lane({"crash_after_accept": 1.0}, plans=4)["figures"]   # every post attempt dies before its save
 
     assert f["non_terminal"] > 0
 
@@ -185,7 +186,7 @@ def test_when_learn_counts_an_outcome_twice_the_figures_against_x_show_it(redis_
     real = learn.settled_samples
     monkeypatch.setattr(learn, "settled_samples", lambda *a, **kw: [s for s in real(*a, **kw) for _ in (0, 1)])
 
-    arms = _guard_off_lane({})["figures"]["arms"]
+    arms = _guard_off_lane({}, plans=4)["figures"]["arms"]
 
     assert arms["outcomes_counted_twice"] > 0 and arms["arms_differing_from_settled_outcomes"] > 0
 

@@ -111,6 +111,7 @@ class FaultPlan:
         self._x_read_window_end: datetime | None = None
         self.openai_windows: list[tuple[datetime, datetime, str]] = []
         self._openai_seq = itertools.count(1)
+        self.x_clients: dict[int, object] = {}   # every container's X client, for what they report
 
     def chance(self, p: float) -> bool:
         with self._lock:
@@ -347,6 +348,7 @@ def prepare_container(w, plan: FaultPlan, clock: SimClock, openai_url: str, rng_
         client = build_x(account_id)
         if hasattr(client, "_sleep"):
             client._sleep = plan.x_backoff
+        plan.x_clients[id(client)] = client
         return CrashingX(client, plan)
 
     w.x_for = x_for
@@ -822,6 +824,9 @@ def measure(x_server, decisions, outcomes, arms, account: dict, start: datetime,
             "repeated_creates_by_the_loop": len(repeated) - repeated_shared,
             "repeated_creates_after_a_lost_answer": repeated_after_lost,
             "repeated_creates_of_a_text_two_decisions_drafted": repeated_shared,
+            # Lost answers whose post the client found on X before it would have retried the create.
+            "creates_found_on_x_before_a_retry": sum(getattr(c, "creates_found_on_x", 0)
+                                                     for c in plan.x_clients.values()),
             "posts_recorded_by_two_decisions": len(shared_ids),
             "recorded_posts_missing_on_x": len(phantom),
             "orphaned_posts": len(orphans),
@@ -1038,7 +1043,8 @@ def format_report(summary: dict) -> str:
               f"creates of a text X already held {x['repeated_creates']} "
               f"({x['repeated_creates_after_a_lost_answer']} after a lost answer, "
               f"{x['repeated_creates_of_a_text_two_decisions_drafted']} a text two decisions drafted), "
-              f"of which X refused {x['duplicate_refusals']}; "
+              f"of which X refused {x['duplicate_refusals']}; lost answers whose post the client found "
+              f"on X before retrying {x['creates_found_on_x_before_a_retry']}; "
               f"decisions recorded as not posted while X holds them {x['decisions_not_posted_while_x_holds_them']}; "
               f"posts on X no decision records {x['posts_on_x_recorded_by_no_decision']}",
               f"Arms: {arms['type_pulls']:.0f} type pulls and {arms['hour_pulls']:.0f} hour pulls for "
