@@ -1,6 +1,6 @@
 """`postloop simulate` (the main local job), `postloop invoke` (one handler, one event),
-`postloop evaluate` (off-policy evaluation on a simulated log) and `postloop faults` (the loop
-under injected faults)."""
+`postloop evaluate` (off-policy evaluation on a simulated log), `postloop faults` (the loop
+under injected faults) and `postloop score` (drafts scored by hand with plan's checks)."""
 from __future__ import annotations
 
 import argparse
@@ -250,6 +250,11 @@ def cmd_faults(args) -> int:
     return 1 if broken else 0
 
 
+def cmd_score(args) -> int:
+    from postloop_local import score
+    return score.run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="postloop", description="postloop's local tools.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -305,6 +310,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "promise it, so the loop must not post twice without it)")
     f.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
     f.set_defaults(func=cmd_faults)
+    sc = sub.add_parser("score", help="score drafts by hand with the checks plan runs; one JSON line per draft")
+    sc.add_argument("file", metavar="FILE", help="JSON lines ({\"parts\": [...], \"content_type\": ...} per line) "
+                                                 "or plain text (drafts separated by blank lines); - for stdin")
+    sc.add_argument("--account", default="demo", metavar="NAME|FILE",
+                    help="a shipped account name or an account JSON file (default: demo)")
+    sc.add_argument("--content-type", default=None,
+                    help="for drafts that name none (default: the account's first content type)")
+    sc.add_argument("--format", choices=("auto", "jsonl", "text"), default="auto",
+                    help="auto (default): JSON lines when the input starts with '{', else plain text")
+    sc.set_defaults(func=cmd_score)
     for runs_handlers in (s, i, f):
         runs_handlers.add_argument("--no-iam", action="store_true",
                                    help="do not check each function's AWS calls against its role as synthesized "
