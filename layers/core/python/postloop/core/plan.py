@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from postloop.core import features as feat
-from postloop.core.account import AccountConfig, ConfigError, ContentType
+from postloop.core.account import EMBEDDINGS_MIN_NOVELTY, AccountConfig, ConfigError, ContentType
 from postloop.core.ports import (
     AlreadyExists,
     ArmStore,
@@ -456,7 +456,7 @@ class ContentChecks:
         if self.config.novelty.method == "embeddings":
             try:
                 values = self._embedding_novelty(recent)
-                threshold, label = self.config.novelty.min_novelty, "embedding novelty"
+                threshold, label = self.embeddings_min_novelty(), "embedding novelty"
                 for i in range(len(self.drafts)):
                     self.records[i]["novelty"] = {"method": "embeddings", "embeddings": values[i],
                                                   "ngrams": ngrams[i]}
@@ -469,6 +469,13 @@ class ContentChecks:
             if value < threshold:
                 self.problems[i].append(f"near-duplicate of a recent post ({label} {value:.2f})")
         return values
+
+    def embeddings_min_novelty(self) -> float:
+        """The account's novelty.min_novelty, else the embedder's calibrated one, else the default."""
+        if self.config.novelty.min_novelty is not None:
+            return self.config.novelty.min_novelty
+        stated = getattr(self.deps.embedder, "min_novelty", None)
+        return stated if isinstance(stated, float) and 0 <= stated < 1 else EMBEDDINGS_MIN_NOVELTY
 
     def repeats(self, recent_parts: set[str], unrecorded_parts: set[str] = frozenset()) -> None:
         """Add a problem to each draft with a part equal, after `normal_part`, to one in `recent_parts`
