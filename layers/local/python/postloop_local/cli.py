@@ -33,6 +33,13 @@ def cmd_simulate(args) -> int:
     if args.days < 1:
         print("postloop simulate: --days must be at least 1", file=sys.stderr)
         return 2
+    if args.novelty == "local":
+        from postloop_local.local_embeddings import LocalModelUnavailable, shared
+        try:
+            shared()   # loaded once here, so a missing model is said before anything runs
+        except LocalModelUnavailable as err:
+            print(f"postloop simulate: --novelty local: {err}", file=sys.stderr)
+            return 2
     log_path = LOG_DIR / "simulate.log"
 
     def progress(line: str) -> None:
@@ -48,7 +55,7 @@ def cmd_simulate(args) -> int:
         with _quiet_handlers(log_path):
             results[label] = simulate.run(scenario, days=args.days, seed=args.seed, policy=policy,
                                           progress=progress, use_redis_server=not args.in_process_redis,
-                                          backend=args.backend)
+                                          backend=args.backend, novelty=args.novelty)
         if not args.json and sys.stderr.isatty():
             print(file=sys.stderr)
     main, baseline = results[runs[0][0]], results.get("random")
@@ -270,6 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--backend", choices=("embedded", "memory"), default="embedded",
                    help="embedded: the real handlers on moto, Redis and the fake X API (default); "
                         "memory: the same tasks on in-memory adapters, for benchmarks")
+    s.add_argument("--novelty", choices=("ngrams", "local"), default="ngrams",
+                   help="near-duplicate check: the account's character n-grams (default), or the local "
+                        "sentence-embedding model (the semantic extra; docs/novelty.md)")
     s.add_argument("--no-baseline", action="store_true", help="skip the uniformly random comparison run")
     s.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
     s.add_argument("--in-process-redis", action="store_true", help="use the stand-in even if redis-server exists")

@@ -91,7 +91,7 @@ class LocalEmbedder:
     model = MODEL_ID
 
     def __init__(self, *, model_file: str | Path | None = None, tokenizer_file: str | Path | None = None,
-                 min_novelty: float | None = None, threads: int = 1):
+                 min_novelty: float | None = None, threads: int = 1, cache_size: int = CACHE_SIZE):
         try:
             import onnxruntime
             from tokenizers import Tokenizer
@@ -113,21 +113,28 @@ class LocalEmbedder:
             raise ValueError("min_novelty must lie in [0, 1)")
         self.min_novelty = float(min_novelty)
 
-        self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        try:
+            self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        except Exception as err:   # the tokenizers library raises its own exception for a bad file
+            raise LocalModelUnavailable(f"{tokenizer_path} is not a tokenizer file: {err}") from None
         self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")   # to the longest text of a batch
         options = onnxruntime.SessionOptions()
         # The machines this runs on share two cores; one thread per session keeps a run's timing steady.
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(str(model_path), sess_options=options,
-                                                     providers=["CPUExecutionProvider"])
+        try:
+            self._session = onnxruntime.InferenceSession(str(model_path), sess_options=options,
+                                                         providers=["CPUExecutionProvider"])
+        except Exception as err:   # onnxruntime's own exception types (a file that is no model)
+            raise LocalModelUnavailable(f"onnxruntime cannot load {model_path}: {err}") from None
         self._inputs = {i.name for i in self._session.get_inputs()}
-        expected = {"input_ids", "attention_mask"}
-        if not expected <= self._inputs:
-            raise LocalModelUnavailable(f"{model_path} takes {sorted(self._inputs)}, not a BERT model's "
-                                        "input_ids and attention_mask")
+        outputs = {o.name for o in self._session.get_outputs()}
+        if not {"input_ids", "attention_mask"} <= self._inputs or "last_hidden_state" not in outputs:
+            raise LocalModelUnavailable(f"{model_path} takes {sorted(self._inputs)} and gives {sorted(outputs)}, "
+                                        "not a BERT encoder's input_ids, attention_mask and last_hidden_state")
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
 
     def embed(self, texts: Sequence[str]) -> Embeddings:
         texts = list(texts)
@@ -159,14 +166,57 @@ class LocalEmbedder:
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = np.zeros_like(ids)
         (tokens,) = self._session.run(["last_hidden_state"], feed)   # (batch, tokens, 384)
-        weights = mask[:, :, None].astype(np.float32)
-        pooled = (tokens * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
+        pooled = mean_pool(np.asarray(tokens, dtype=np.float32), mask)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        if not np.isfinite(pooled).all() or not norms.all():
+        if pooled.shape != (len(batch), pooled.shape[1]) or not np.isfinite(pooled).all() or not norms.all():
             raise LocalEmbeddingError("the local model gave a non-finite or zero vector")
         return pooled / norms
 
     def _remember(self, text: str, vector: np.ndarray) -> None:
         self._cache[text] = vector
-        if len(self._cache) > CACHE_SIZE:
+        while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
+
+
+def mean_pool(tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The mean of each text's token vectors over its real tokens (mask 1), padding left out, so a
+    text's vector does not depend on the longer texts it was batched with."""
+    weights = mask[:, :, None].astype(np.float32)
+    return (tokens * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
+
+
+NOVELTY_CHOICES = ("ngrams", "local")
+_shared: LocalEmbedder | None = None
+
+
+def shared() -> LocalEmbedder:
+    """One LocalEmbedder per process (a simulation and its baseline share the model and its cache)."""
+    global _shared
+    if _shared is None:
+        _shared = LocalEmbedder()
+    return _shared
+
+
+def describe(embedder: LocalEmbedder | None, account: dict) -> str:
+    """The novelty method a local run uses, for its report."""
+    if embedder is None:
+        return f"character 3-grams (min_novelty {account.get('min_novelty', 0.25):g})"
+    explicit = (account.get("novelty") or {}).get("min_novelty")
+    threshold = f"{explicit:g} (the account's)" if explicit is not None else f"{embedder.min_novelty:g} (calibrated)"
+    return f"local model {embedder.model} on onnxruntime, min_novelty {threshold}"
+
+
+def for_local_run(novelty: str, account: dict) -> LocalEmbedder | None:
+    """The embedder a local run's `--novelty` asks for; for "local", `account` (a dict, changed in place)
+    is switched to the embeddings method. "ngrams" leaves the account as it is and gives None.
+
+    Raises ValueError for an unknown choice and LocalModelUnavailable (saying how to install it)
+    when the model is asked for and not installed.
+    """
+    if novelty not in NOVELTY_CHOICES:
+        raise ValueError(f"novelty must be one of {', '.join(NOVELTY_CHOICES)}, got {novelty!r}")
+    if novelty == "ngrams":
+        return None
+    embedder = shared()
+    account["novelty"] = {**(account.get("novelty") or {}), "method": "embeddings"}
+    return embedder

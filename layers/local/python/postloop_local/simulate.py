@@ -85,6 +85,7 @@ class SimResult:
     days: int
     backend: str
     writer: str = "offline"
+    novelty: str = "character 3-grams"
     decisions: int = 0
     statuses: Counter = field(default_factory=Counter)
     posts: list[PostRecord] = field(default_factory=list)
@@ -151,12 +152,13 @@ BACKENDS = ("embedded", "memory")
 
 def run(scenario: Scenario, *, days: int, seed: int, policy: str | None = None,
         progress: Callable[[str], None] | None = None, use_redis_server: bool = True,
-        backend: str = "embedded") -> SimResult:
+        backend: str = "embedded", novelty: str = "ngrams") -> SimResult:
     """Run the loop for `days` simulated days.
 
     backend "embedded": the real Lambda handlers on moto, Redis and the fake X
     API over HTTP (the main local job). backend "memory": the same tasks on
-    in-memory adapters, for benchmark matrices.
+    in-memory adapters, for benchmark matrices. novelty "local": the account's novelty method
+    becomes embeddings, served by the local model (postloop_local/local_embeddings.py).
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; one of {', '.join(BACKENDS)}")
@@ -169,18 +171,23 @@ def run(scenario: Scenario, *, days: int, seed: int, policy: str | None = None,
         account["learning"] = {**account.get("learning", {}), **VARIANTS[policy]}
     elif policy and policy != "oracle":
         account["policy"] = policy
+    from postloop_local.local_embeddings import describe, for_local_run
+    embedder = for_local_run(novelty, account)
     clock = SimClock(start)
     world = World(scenario, seed, start)
     chooser = OracleChooser(world) if policy == "oracle" else None
     if backend == "memory":
         result, _ = run_memory(world, clock, scenario, account, start, days, seed, chooser=chooser,
-                               progress=progress)
+                               progress=progress, embedder=embedder)
     else:
         with LocalBackends([account], world, clock.now, use_redis_server=use_redis_server) as backends:
             from postloop.runtime import wiring
             wiring.current().chooser = chooser
             wiring.current().rng_salt = f"seed-{seed}"
+            if embedder is not None:
+                wiring.current().embedder = embedder
             result = run_in(backends, world, clock, scenario, account, start, days, progress=progress)
+    result.novelty = describe(embedder, account)
     if chooser is not None:
         result.policy = chooser.name
     elif policy in VARIANTS:
@@ -189,10 +196,12 @@ def run(scenario: Scenario, *, days: int, seed: int, policy: str | None = None,
 
 
 def run_memory(world: World, clock: SimClock, scenario: Scenario, account: dict, start: datetime, days: int,
-               seed: int, chooser=None, progress: Callable[[str], None] | None = None
+               seed: int, chooser=None, progress: Callable[[str], None] | None = None, embedder=None
                ) -> tuple[SimResult, MemoryWiring]:
     """Run the loop's tasks on in-memory adapters; returns the result and the stores it filled."""
     mw = MemoryWiring([account], world, clock.now, chooser=chooser)
+    if embedder is not None:
+        mw.embedder = embedder
     mw.rng_salt = f"seed-{seed}"
     result = run_in(None, world, clock, scenario, account, start, days, progress=progress,
                     call=lambda fn, event: TASKS[fn](event, mw), stores=(mw.decisions, mw.outcomes),
@@ -530,6 +539,7 @@ def summary(result: SimResult, baseline: SimResult | None, scenario: Scenario) -
     lines = [f"postloop simulate — scenario {result.scenario}, {result.days} days, seed {result.seed}",
              f"backends: DynamoDB and Secrets Manager in moto; Redis: {result.backend}; X: fake API on 127.0.0.1",
              f"writer: {result.writer}",
+             f"novelty: {result.novelty}",
              f"decisions {result.decisions}: " + ", ".join(f"{k} {v}" for k, v in sorted(result.statuses.items()))]
     reasons = failure_reasons(result)
     if reasons:
