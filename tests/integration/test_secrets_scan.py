@@ -186,6 +186,7 @@ def scanned_run(request, redis_binary, monkeypatch, capfd):
     from postloop_local.backends import OPENAI_SECRET_ID, X_SECRET_ID, LocalBackends
     from postloop_local.fake_openai import FakeOpenAI
     from postloop_local.fake_x_auth import BearerCheck, OAuth1Check, OAuth2Check
+    from postloop_local.iam import as_function
     from postloop_local.invoke import LambdaContext, load_handler
     from postloop_local.scenario import load_scenario
     from postloop_local.world import World
@@ -231,7 +232,8 @@ def scanned_run(request, redis_binary, monkeypatch, capfd):
         """Invoke a real handler; its result and any exception (with traceback) are captured."""
         with contextlib.redirect_stdout(cap.stdout):
             try:
-                out = load_handler(function)(event, LambdaContext(function_name=function))
+                with as_function(function):   # with the function's own role (postloop_local/iam.py)
+                    out = load_handler(function)(event, LambdaContext(function_name=function))
             except Exception as err:
                 cap.add(f"{function} exception", "".join(traceback.format_exception(err)))
                 cap.add(f"{function} exception attributes", {k: repr(v) for k, v in vars(err).items()})
