@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,6 +46,7 @@ sys.path[:0] = [str(REPO / "layers/core/python"), str(REPO / "layers/local/pytho
 import numpy as np  # noqa: E402
 
 from postloop.core import features as feat  # noqa: E402
+from postloop.core.account import AccountConfig  # noqa: E402
 from postloop.core.scoring import auc  # noqa: E402
 
 PAIRS = REPO / "tests" / "data" / "paraphrases.jsonl"
@@ -53,9 +55,9 @@ SPLITS = ("dev", "test")
 METHODS = ("ngrams", "local", "blend")
 GRID = tuple(round(0.05 * k, 2) for k in range(1, 20))   # similarity thresholds 0.05 … 0.95
 MAX_HISTORY_REJECTED = 0.10
-# What plan uses today where nothing else is set (core/account.py): the account's min_novelty
-# for n-grams, the model's calibrated value for the local model.
-CURRENT_MIN_NOVELTY = {"ngrams": 0.25}
+# What plan uses where the account sets nothing: the default min_novelty for n-grams
+# (core/account.py), the model's calibrated value for the local model.
+CURRENT_MIN_NOVELTY = {"ngrams": {f.name: f.default for f in fields(AccountConfig)}["min_novelty"]}
 
 
 def load(path: Path = PAIRS) -> list[dict]:

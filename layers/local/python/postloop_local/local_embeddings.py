@@ -200,7 +200,8 @@ def shared() -> LocalEmbedder:
 def describe(embedder: LocalEmbedder | None, account: dict) -> str:
     """The novelty method a local run uses, for its report."""
     if embedder is None:
-        return f"character 3-grams (min_novelty {account.get('min_novelty', 0.25):g})"
+        from postloop.core.account import parse_account
+        return f"character 3-grams (min_novelty {parse_account(account).min_novelty:g})"
     explicit = (account.get("novelty") or {}).get("min_novelty")
     threshold = f"{explicit:g} (the account's)" if explicit is not None else f"{embedder.min_novelty:g} (calibrated)"
     return f"local model {embedder.model} on onnxruntime, min_novelty {threshold}"
