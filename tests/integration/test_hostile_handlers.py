@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from postloop.core import events
 from postloop.core.events import EventError
 from postloop.runtime.wiring import UnknownAccount
-from postloop_local.invoke import LambdaContext, load_handler
+from postloop_local.iam import as_function
+from postloop_local.invoke import LambdaContext, invoke, load_handler
 
 from tests.conftest import EVENTS, REPO, utc
 from tests.hostile import (
@@ -94,11 +95,9 @@ def seeded(stack):
     """The local stack with a decision planned and posted, arms and a model learnt and cached."""
     when = utc(2026, 1, 9, 5)
     stack.clock.t = when
-    call = {name: load_handler(name) for name in ("plan", "post", "learn")}
-    planned = call["plan"]({"account_id": "demo", "scheduled_time": "2026-01-09T05:00:00Z"}, LambdaContext("plan"))
-    call["post"]({"account_id": "demo", "decision_id": planned["decision_id"], "now": "2026-01-09T05:00:00Z"},
-                 LambdaContext("post"))
-    call["learn"]({"account_id": "demo", "scheduled_time": "2026-01-09T06:00:00Z"}, LambdaContext("learn"))
+    planned = invoke("plan", {"account_id": "demo", "scheduled_time": "2026-01-09T05:00:00Z"})
+    invoke("post", {"account_id": "demo", "decision_id": planned["decision_id"], "now": "2026-01-09T05:00:00Z"})
+    invoke("learn", {"account_id": "demo", "scheduled_time": "2026-01-09T06:00:00Z"})
     before = snapshot(stack)
     assert before["redis"] and before["x_posts"] and any(before["tables"].values())
     stack.before = before
@@ -131,7 +130,7 @@ def test_hostile_events_are_refused_before_anything_is_written(seeded, function)
             # Well-formed events for the configured account are not hostile; those run for real.
             assume(parsed.account_id != "demo")
             expected = UnknownAccount
-        with pytest.raises((EventError, UnknownAccount)) as err:
+        with pytest.raises((EventError, UnknownAccount)) as err, as_function(function):
             handler(event, LambdaContext(function))
         assert isinstance(err.value, expected), (event, err.value)
         message = str(err.value)
