@@ -1,6 +1,7 @@
 """`postloop simulate` (the main local job), `postloop invoke` (one handler, one event),
 `postloop evaluate` (off-policy evaluation on a simulated log), `postloop faults` (the loop
-under injected faults) and `postloop score` (drafts scored by hand with plan's checks)."""
+under injected faults), `postloop score` (drafts scored by hand with plan's checks), `postloop posts`
+(the bot's decisions as text) and `postloop report` (the static HTML report)."""
 from __future__ import annotations
 
 import argparse
@@ -40,6 +41,9 @@ def cmd_simulate(args) -> int:
         except LocalModelUnavailable as err:
             print(f"postloop simulate: --novelty local: {err}", file=sys.stderr)
             return 2
+    if args.report is not None and Path(args.report).exists() and not Path(args.report).is_dir():
+        print(f"postloop simulate: --report {args.report}: exists and is not a folder", file=sys.stderr)
+        return 2
     log_path = LOG_DIR / "simulate.log"
 
     def progress(line: str) -> None:
@@ -64,6 +68,10 @@ def cmd_simulate(args) -> int:
     else:
         print(simulate.summary(main, baseline, scenario))
         print(f"\n(handler logs and metrics: {log_path})")
+    if args.report is not None:
+        from postloop_local import report
+        page = report.write(simulate.activity(main, simulate.load_account(scenario.account)), Path(args.report))
+        print(f"postloop simulate: report written to {page}", file=sys.stderr)
     if simulate.made_no_decision(main):
         # A run that could not decide anything must not look like a success (a wrong model or URL, say).
         reasons = simulate.failure_reasons(main, limit=1)
@@ -74,6 +82,9 @@ def cmd_simulate(args) -> int:
 
 
 def _as_json(main, baseline, scenario) -> dict:
+    from dataclasses import asdict
+
+    from postloop_local.activity import skills_from_learn_runs
     from postloop_local.simulate import best_arms, failure_reasons, load_account, made_no_decision, shares_by_period
 
     account = load_account(scenario.account)
@@ -99,6 +110,11 @@ def _as_json(main, baseline, scenario) -> dict:
             },
             "scenario_best": {"content_type": best_type, "hours": best_hours},
             "trace": r.trace,
+            # With the trace's post rows, what `postloop posts/report --from-run` read back.
+            "account": {"account_id": account["account_id"], "timezone": account.get("timezone"),
+                        "content_types": [c["name"] for c in account["content_types"]],
+                        "posting_hours": account["posting_hours"]},
+            "models": [asdict(m) for m in skills_from_learn_runs(r.learn_runs)],
         }
     out = one(main)
     if baseline is not None:
@@ -257,6 +273,43 @@ def cmd_faults(args) -> int:
     return 1 if broken else 0
 
 
+def cmd_posts(args) -> int:
+    from postloop_local import posts
+    return posts.run(args)
+
+
+def cmd_report(args) -> int:
+    from postloop_local import posts, report
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        print(f"postloop report: --out {args.out}: exists and is not a folder", file=sys.stderr)
+        return 2
+    try:
+        activity = posts.load(args)
+    except posts.SourceError as err:
+        print(f"postloop report: {err}", file=sys.stderr)
+        return 2
+    print(f"postloop report: {activity.source}: {len(activity.posts)} decisions, {len(activity.models)} model "
+          f"versions; written to {report.write(activity, out)}", file=sys.stderr)
+    return 0
+
+
+def _add_activity_source(parser: argparse.ArgumentParser) -> None:
+    """The sources `posts` and `report` read (postloop_local/posts.py)."""
+    src = parser.add_mutually_exclusive_group()
+    src.add_argument("--from-run", metavar="FILE",
+                     help="a run saved with `postloop simulate --json > FILE` (- for standard input)")
+    src.add_argument("--account", metavar="ID",
+                     help="a deployed account: its DynamoDB tables, read only, with your AWS credentials")
+    parser.add_argument("--stack", default="postloop", help="with --account: the CloudFormation stack (default postloop)")
+    parser.add_argument("--region", default=None, help="with --account: the stack's region (default: AWS_REGION)")
+    parser.add_argument("--days", type=int, default=None,
+                        help="with --account: the last N days (default 30); otherwise the days to simulate "
+                             "(default 20, in-memory backend)")
+    parser.add_argument("--scenario", default="stationary", help="without --from-run/--account: the scenario to simulate")
+    parser.add_argument("--seed", type=int, default=1, help="without --from-run/--account: the simulation's seed")
+
+
 def cmd_score(args) -> int:
     from postloop_local import score
     return score.run(args)
@@ -282,6 +335,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "sentence-embedding model (the semantic extra; docs/novelty.md)")
     s.add_argument("--no-baseline", action="store_true", help="skip the uniformly random comparison run")
     s.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
+    s.add_argument("--report", metavar="DIR", default=None,
+                   help="also write the static HTML report of the run to DIR/index.html (postloop report)")
     s.add_argument("--in-process-redis", action="store_true", help="use the stand-in even if redis-server exists")
     s.set_defaults(func=cmd_simulate)
 
@@ -330,6 +385,24 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--format", choices=("auto", "jsonl", "text"), default="auto",
                     help="auto (default): JSON lines when the input starts with '{', else plain text")
     sc.set_defaults(func=cmd_score)
+    from postloop.core.records import Status
+    po = sub.add_parser("posts", help="list the bot's decisions: status, text, scores, predictions and outcomes "
+                                      "(a simulated run or a deployed account)")
+    _add_activity_source(po)
+    po.add_argument("--status", action="append", metavar="STATUS",
+                    help="only these statuses (comma-separated or repeated): " + ", ".join(st.value for st in Status))
+    po.add_argument("--sort", choices=("time", "engagement"), default="time",
+                    help="time (planned order, default) or engagement (best outcome first)")
+    po.add_argument("--limit", type=int, default=None, help="at most N (the latest, or the best with --sort engagement)")
+    po.add_argument("--full", action="store_true", help="every part of each post, its scores, outcome and reason")
+    po.add_argument("--json", action="store_true", help="one JSON object per decision (JSON lines)")
+    po.set_defaults(func=cmd_posts)
+    rp = sub.add_parser("report", help="write the static HTML report (arm shares, hour x type, predicted vs "
+                                       "actual, model skill, followers, spend, best and worst posts)")
+    _add_activity_source(rp)
+    rp.add_argument("--out", default="postloop-report", metavar="DIR",
+                    help="the folder to write index.html to (default postloop-report)")
+    rp.set_defaults(func=cmd_report)
     for runs_handlers in (s, i, f):
         runs_handlers.add_argument("--no-iam", action="store_true",
                                    help="do not check each function's AWS calls against its role as synthesized "

@@ -266,13 +266,16 @@ def run_in(backends: LocalBackends | None, world: World, clock: SimClock, scenar
         for o in outcomes.for_decision(account_id, rec.decision_id):
             if o.horizon_hours == 48 and o.engagement_rate is not None:
                 rec.realised_rate = o.engagement_rate
-    result.trace = _trace(result, decisions, world, account, posts_by_decision, start)
+    result.trace = _trace(result, decisions, outcomes, world, account, posts_by_decision, start)
     return result
 
 
-def _trace(result: SimResult, decisions, world: World, account: dict, posts_by_decision, start) -> list[dict]:
-    """One row per decision point: what the policy got and what the truth's best would have got."""
+def _trace(result: SimResult, decisions, outcomes, world: World, account: dict, posts_by_decision,
+           start) -> list[dict]:
+    """One row per decision point: what the policy got and what the truth's best would have got,
+    with the decision as a person reads it (postloop_local.activity.PostView: text, scores, outcome)."""
     from postloop.core.account import parse_account
+    from postloop_local.activity import post_view
     config = parse_account(account)
     oracle = OracleChooser(world)
     rows = []
@@ -283,6 +286,7 @@ def _trace(result: SimResult, decisions, world: World, account: dict, posts_by_d
         best_type, best_hour, best_value = oracle.best(config, d.planned_at, quality)
         rec = posts_by_decision.get(decision_id)
         rows.append({
+            **post_view(d, outcomes.for_decision(account["account_id"], decision_id)).as_dict(),
             "decision_id": decision_id,
             "time": iso(d.planned_at),
             "day": int((d.planned_at - start).total_seconds() // 86400),
@@ -532,6 +536,14 @@ def made_no_decision(result: SimResult) -> bool:
     return not any(n for status, n in result.statuses.items() if status != "failed")
 
 
+def activity(result: SimResult, account: dict):
+    """The run as a person reads an account (postloop_local.activity): its posts and model versions."""
+    from postloop_local.activity import from_run, skills_from_learn_runs
+    source = (f"simulated run: scenario {result.scenario}, {result.days} days, seed {result.seed}, "
+              f"policy {result.policy}")
+    return from_run(account, source, result.trace, skills_from_learn_runs(result.learn_runs))
+
+
 def summary(result: SimResult, baseline: SimResult | None, scenario: Scenario) -> str:
     """The end-of-run report: arm shares over time, the model, and engagement next to random."""
     account = load_account(scenario.account)
@@ -589,6 +601,8 @@ def summary(result: SimResult, baseline: SimResult | None, scenario: Scenario) -
                      f"{baseline.mean_realised_rate:.4f} over {len(baseline.posts)} posts")
         lines.append(f"  postloop's expected engagement is {lift:+.1%} against a uniformly random policy "
                      f"(same scenario and seed)")
+    from postloop_local.posts import highlights
+    lines += [""] + highlights(activity(result, account))
     return "\n".join(lines)
 
 
