@@ -123,8 +123,7 @@ def test_post_in_dry_run_mode_never_calls_x(stack, monkeypatch):
 def test_scrape_collects_due_outcomes_once_per_horizon(stack):
     planned, _ = _plan_and_post(stack, utc(2026, 1, 9, 5))
     d = stack.wiring.decisions.get("demo", planned["decision_id"])
-    f = d.features
-    fate = stack.world.register(d.post_ids[0], d.content_type, f.quality, f.novelty, f.expertise, f.viral)
+    fate = stack.world.register(d.post_ids[0], d.content_type)
 
     early = invoke("scrape", {"account_id": "demo", "now": "2026-01-10T04:00:00Z"})
     assert early["due"] == 0  # not 24 h yet: nothing is read (reads cost money)

@@ -289,8 +289,7 @@ def _usable(s: Scenario) -> None:
             assert math.isfinite(rate) and 0 < rate < 1
         post_id = str(1000 + i)
         world.on_post(post_id, "text", at, None)
-        fate = world.register(post_id, next(iter(world.params(world.day(at))["content_types"])), 0.6, 0.5, 0.5,
-                              {"hook": 1.0})
+        fate = world.register(post_id, next(iter(world.params(world.day(at))["content_types"])))
         m = world.metrics(post_id, at + timedelta(hours=48))
         assert m["impression_count"] >= m["like_count"] + m["retweet_count"] + m["reply_count"] >= 0
         assert fate.impressions >= 1

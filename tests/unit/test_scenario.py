@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from postloop_local.scenario import SHIPPED, Scenario, ScenarioError, load_scenario, parse_scenario, resolve
+from postloop_local import audience_text
 from postloop_local.world import World
 
 START = datetime(2026, 1, 5, 5, 0, tzinfo=timezone.utc)   # midnight in New York (EST, UTC-5)
@@ -186,10 +187,13 @@ def test_follow_probability_hand_computed():
     assert p == pytest.approx(1 / (1 + math.exp(6.0)))
 
 
-def _post(world: World, post_id: int, at: datetime, content_type="educational_thread", quality=0.8,
-          novelty=0.5, expertise=0.5, viral=None):
-    world.on_post(str(post_id), f"post {post_id}", at, None)
-    return world.register(str(post_id), content_type, quality, novelty, expertise, viral or {})
+GOOD_TEXT = ("A 20-minute nap before 3 pm lifts alertness for about 2 hours, because it ends before deep sleep "
+             "starts, so you wake without the grogginess of a long nap.")
+
+
+def _post(world: World, post_id: int, at: datetime, content_type="educational_thread", text=GOOD_TEXT):
+    world.on_post(str(post_id), text, at, None)
+    return world.register(str(post_id), content_type)
 
 
 def _rate(m: dict) -> float:
@@ -199,7 +203,7 @@ def _rate(m: dict) -> float:
 def test_realised_rates_average_to_the_expected_rate():
     world = World(load_scenario("stationary"), seed=7, start=START)
     created = _at(1, 13)
-    expected = 0.046 + 0.006 + 0.020 * (0.8 - 0.6)
+    expected = 0.046 + 0.006 + 0.020 * (audience_text.appeal([GOOD_TEXT], "educational_thread") - 0.6)
     rates = []
     for i in range(3000):
         fate = _post(world, 1000 + i, created)
@@ -220,7 +224,7 @@ def test_fate_is_deterministic_per_seed_and_id():
     assert fa == fb
     assert fa != fc
     # Registering again returns the same fate.
-    assert a.register("123456", "question", 0.1, 0.0, 0.0, {}) is fa
+    assert a.register("123456", "question") is fa
 
 
 def test_metrics_accrue_monotonically():
@@ -256,7 +260,7 @@ def test_followers_grow():
     world = World(load_scenario("stationary"), seed=5, start=START)
     created = _at(0, 13)
     assert world.followers(created) == 1200          # followers.initial
-    fates = [_post(world, 500 + i, created, novelty=1.0, expertise=1.0, viral={"hook": 1.0}) for i in range(20)]
+    fates = [_post(world, 500 + i, created) for i in range(20)]
     total = sum(f.follows for f in fates)
     assert total > 0
     counts = [world.followers(created + timedelta(hours=h)) for h in (0, 1, 6, 24, 48, 200)]

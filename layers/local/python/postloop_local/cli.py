@@ -98,7 +98,14 @@ def _as_json(main, baseline, scenario) -> dict:
             "made_no_decision": made_no_decision(r),
             "expected_engagement": r.expected_engagement,
             "oracle_expected_engagement": r.oracle_expected_engagement,
-            "captured": r.captured,
+            "captured": r.captured,   # the old ratio: posted and failed decisions only
+            "per_slot": r.per_slot,   # the headline: every planned slot, 0 where nothing was posted
+            "slots": len(r.counted_slots), "slots_lost": r.slots_lost,
+            "slot_expected": r.slot_expected, "slot_oracle_expected": r.slot_oracle_expected,
+            "expected_engagements": r.expected_engagements, "expected_follows": r.expected_follows,
+            "oracle_expected_engagements": r.oracle_expected_engagements,
+            "oracle_expected_follows": r.oracle_expected_follows,
+            "quality_vs_appeal": r.quality_vs_appeal,
             "mean_expected_engagement_rate": r.mean_expected_rate,
             "mean_realised_engagement_rate": r.mean_realised_rate,
             "handler_calls": dict(r.handler_calls), "redis": r.backend,

@@ -15,7 +15,6 @@ from typing import Callable, Sequence
 
 from postloop.core.account import AccountConfig, parse_account
 from postloop.core.offline_writer import OfflineWriter
-from postloop.core.plan import next_local_hour
 from postloop.core.ports import AlreadyExists, ClaimRefused, MetricsBatch, OwnPost, PostMetrics
 from postloop.core.records import ArmStats, Decision, ModelVersion, Outcome, Status
 from postloop.core.x_errors import ThreadPartiallyPublished, XApiError, XBadRequest, XDuplicateContent
@@ -232,27 +231,3 @@ class MemoryWiring:
             return self.accounts[account_id]
         except KeyError:
             raise UnknownAccount(f"account {account_id!r} is not configured") from None
-
-
-class OracleChooser:
-    """Knows the simulated truth: picks the type and hour with the highest expected engagement rate."""
-
-    name = "oracle"
-
-    def __init__(self, world):
-        self.world = world
-
-    def best(self, config: AccountConfig, now: datetime, quality: float) -> tuple[str, int, float]:
-        best = None
-        for ct in config.content_types:
-            for h in config.posting_hours:
-                at = next_local_hour(now, h, config.tz)
-                value = self.world.expected_rate(ct.name, self.world.local_hour(at), quality, at)
-                if best is None or value > best[2]:
-                    best = (ct.name, h, value)
-        return best
-
-    def __call__(self, config: AccountConfig, now: datetime, rng) -> tuple[str, int, float, float]:
-        center = self.world.params(self.world.day(now)).get("quality_center", 0.6)
-        name, hour, _ = self.best(config, now, center)
-        return name, hour, 1.0, 1.0

@@ -20,7 +20,10 @@ from postloop.core.events import EventError, parse_time
 SHIPPED = Path(__file__).parent / "scenarios"
 TOP_KEYS = {"name", "description", "account", "audience_timezone", "start", "content_types", "hour_effects",
             "quality_effect", "quality_center", "noise", "impressions", "engagement_split", "follow",
-            "followers", "drift", "accrual_hours"}
+            "followers", "drift", "accrual_hours", "audience_interests", "type_hour", "day_of_week", "fatigue"}
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+FATIGUE_KEYS = {"spacing_hours": (0.0, 72.0), "spacing_penalty": (0.0, 1.0), "repeat_last": (0, 20),
+                "repeat_penalty": (0.0, 1.0)}
 
 
 _DIGITS = re.compile(r"[0-9]{1,2}")
@@ -178,8 +181,10 @@ def _validate_params(p: dict, where: str, partial: bool) -> None:
         _num(n.get("sigma", 0.25), f"{where}.noise.sigma", 0.0, 3.0)
     if "impressions" in p:
         im = p["impressions"]
-        if not isinstance(im, dict) or set(im) - {"median", "sigma"}:
-            raise ScenarioError(f"{where}.impressions: expected {{median, sigma}}")
+        if not isinstance(im, dict) or set(im) - {"median", "sigma", "follower_elasticity"}:
+            raise ScenarioError(f"{where}.impressions: expected {{median, sigma, follower_elasticity}}")
+        if "follower_elasticity" in im:
+            _num(im["follower_elasticity"], f"{where}.impressions.follower_elasticity", 0.0, 2.0)
         if "median" in im:
             _num(im["median"], f"{where}.impressions.median", 1.0, 1e9)
         if "sigma" in im:
@@ -204,6 +209,40 @@ def _validate_params(p: dict, where: str, partial: bool) -> None:
             for k, v in viral.items():
                 _name(k, f"{where}.follow.viral")
                 _num(v, f"{where}.follow.viral.{k}", -50.0, 50.0)
+    if "audience_interests" in p:
+        ai = p["audience_interests"]
+        if not isinstance(ai, list):
+            raise ScenarioError(f"{where}.audience_interests: expected a list of terms, got {type(ai).__name__}")
+        for i, term in enumerate(ai):
+            _name(term, f"{where}.audience_interests[{i}]")
+    if "type_hour" in p:
+        th = _mapping(p["type_hour"], f"{where}.type_hour", "a mapping of content type to hour effects")
+        for name, hours in th.items():
+            _name(name, f"{where}.type_hour")
+            w = f"{where}.type_hour.{name}"
+            _mapping(hours, w, "a mapping of hour to rate change")
+            seen = [_hour(h, w) for h in hours]
+            if len(set(seen)) != len(seen):
+                raise ScenarioError(f"{w}: an hour appears twice")
+            for h, v in hours.items():
+                _num(v, f"{w}.{h}", -1.0, 1.0)
+    if "day_of_week" in p:
+        dw = _mapping(p["day_of_week"], f"{where}.day_of_week", "a mapping of day (mon..sun) to rate change")
+        bad = _unknown(dw, set(DAYS))
+        if bad:
+            raise ScenarioError(f"{where}.day_of_week: unknown day(s) {bad}; days are {', '.join(DAYS)}")
+        for d, v in dw.items():
+            _num(v, f"{where}.day_of_week.{d}", -1.0, 1.0)
+    if "fatigue" in p:
+        fa = _mapping(p["fatigue"], f"{where}.fatigue", "a mapping")
+        bad = _unknown(fa, set(FATIGUE_KEYS))
+        if bad:
+            raise ScenarioError(f"{where}.fatigue: unknown field(s) {bad}")
+        for k, v in fa.items():
+            lo, hi = FATIGUE_KEYS[k]
+            _num(v, f"{where}.fatigue.{k}", lo, hi)
+            if k == "repeat_last" and v != int(v):
+                raise ScenarioError(f"{where}.fatigue.repeat_last: expected a whole number, got {_show(v)}")
     if "followers" in p:
         fo = p["followers"]
         if not isinstance(fo, dict) or set(fo) - {"initial"}:
@@ -231,7 +270,7 @@ def parse_scenario(data: Any, path: Path) -> Scenario:
             raise ScenarioError(f"{w}.set: expected a mapping")
         _validate_params(ev["set"], f"{w}.set", partial=True)
         fixed = {"drift", "name", "description", "account", "audience_timezone", "start", "followers",
-                 "accrual_hours"} & set(ev["set"])
+                 "accrual_hours", "audience_interests"} & set(ev["set"])
         if fixed:
             raise ScenarioError(f"{w}.set: {', '.join(sorted(fixed))} cannot drift (fixed for the whole run)")
     # A content type a drift introduces needs a base rate: the audience reads one for every type.
@@ -247,9 +286,13 @@ def parse_scenario(data: Any, path: Path) -> Scenario:
     drift = [(ev["day"], ev["set"]) for ev in data.get("drift") or []]
     base = {k: v for k, v in data.items() if k != "drift"}
     base["hour_effects"] = {int(h): v for h, v in (base.get("hour_effects") or {}).items()}
+    if "type_hour" in base:
+        base["type_hour"] = {t: {int(h): v for h, v in hs.items()} for t, hs in base["type_hour"].items()}
     for _, change in drift:
         if "hour_effects" in change:
             change["hour_effects"] = {int(h): v for h, v in change["hour_effects"].items()}
+        if "type_hour" in change:
+            change["type_hour"] = {t: {int(h): v for h, v in hs.items()} for t, hs in change["type_hour"].items()}
     return Scenario(name=data["name"], path=path, base=base, drift=tuple(sorted(drift, key=lambda x: x[0])))
 
 

@@ -29,7 +29,8 @@ from postloop.core.workflow import (
 from postloop_local.backends import LocalBackends
 from postloop.runtime.tasks import TASKS
 from postloop_local.invoke import invoke
-from postloop_local.memory import MemoryWiring, OracleChooser
+from postloop_local.memory import MemoryWiring
+from postloop_local.oracle import OracleChooser, schedule_oracle
 from postloop_local.scenario import Scenario
 from postloop_local.world import World
 
@@ -75,6 +76,9 @@ class PostRecord:
     expected_rate: float
     predicted_rate: float | None
     realised_rate: float | None = None
+    appeal: float = 0.0                 # the audience's own reading of the text (world), not the bot's score
+    expected_engagements: float = 0.0   # expected impressions x expected rate
+    expected_follows: float = 0.0
 
 
 @dataclass
@@ -96,9 +100,62 @@ class SimResult:
     retries: Counter = field(default_factory=Counter)    # (function, error name) -> retries the workflow made
     failures: list[dict] = field(default_factory=list)   # cycles that ended in the workflow's Catch
 
-    # Sums over the decisions taken: posted ones, and failed ones (a zero for
-    # the policy). Rejections (the gate said no) and decisions whose posting
-    # time lies after the run's end are in the trace but not in the sums.
+    slots: list[datetime] = field(default_factory=list)   # every slot the schedule offered
+    slot_oracle: list = field(default_factory=list)       # postloop_local.oracle.SlotBest per slot
+
+    # The headline, per planned slot: every slot the schedule offered counts; a slot that posted
+    # nothing (rejected, skipped, failed, no decision stored) scores 0; a slot whose post would go
+    # out after the run's end is left out of both sums (neither the policy's nor the oracle's).
+    @property
+    def counted_slots(self) -> list:
+        after_end = {r["time"] for r in self.trace if r.get("after_end")}
+        return [b for b in self.slot_oracle if iso(b.slot) not in after_end]
+
+    @property
+    def slot_expected(self) -> float:
+        """Sum of the true expected engagement rate of what was posted, over the counted slots."""
+        return sum(r["expected"] for r in self.trace if not r.get("after_end"))
+
+    @property
+    def slot_oracle_expected(self) -> float:
+        """The same sum for the oracle under the same schedule and posting rules."""
+        return sum(b.rate for b in self.counted_slots)
+
+    @property
+    def per_slot(self) -> float:
+        o = self.slot_oracle_expected
+        return self.slot_expected / o if o else 0.0
+
+    @property
+    def slots_lost(self) -> int:
+        """Counted slots that posted nothing."""
+        posted = {r["time"] for r in self.trace if r["status"] == "posted" and not r.get("after_end")}
+        return sum(1 for b in self.counted_slots if iso(b.slot) not in posted)
+
+    @property
+    def expected_engagements(self) -> float:
+        """Expected engagements (impressions x rate) of the run's posts."""
+        return sum(p.expected_engagements for p in self.posts)
+
+    @property
+    def expected_follows(self) -> float:
+        return sum(p.expected_follows for p in self.posts)
+
+    @property
+    def oracle_expected_engagements(self) -> float:
+        return sum(b.engagements for b in self.counted_slots)
+
+    @property
+    def oracle_expected_follows(self) -> float:
+        return sum(b.follows for b in self.counted_slots)
+
+    @property
+    def quality_vs_appeal(self) -> float | None:
+        """Spearman rank correlation of the bot's quality score with the audience's appeal, over posts."""
+        return rank_correlation([p.quality for p in self.posts], [p.appeal for p in self.posts])
+
+    # The old ratio, secondary: sums over posted and failed decisions only. Rejected and skipped
+    # slots are left out of both sums, which flatters a policy that is often rejected.
     @property
     def expected_engagement(self) -> float:
         return sum(r["expected"] for r in self.trace if r["status"] in COUNTED)
@@ -120,6 +177,28 @@ class SimResult:
     def mean_realised_rate(self) -> float:
         vals = [p.realised_rate for p in self.posts if p.realised_rate is not None]
         return sum(vals) / len(vals) if vals else 0.0
+
+
+def rank_correlation(a: list[float], b: list[float]) -> float | None:
+    """Spearman's rank correlation (average ranks for ties); None with fewer than 3 pairs or no spread."""
+    import numpy as np
+    if len(a) < 3 or len(a) != len(b):
+        return None
+
+    def ranks(x):
+        x = np.asarray(x, dtype=float)
+        order = np.argsort(x, kind="mergesort")
+        r = np.empty(len(x))
+        r[order] = np.arange(len(x), dtype=float)
+        for v in np.unique(x):   # ties share their average rank
+            m = x == v
+            r[m] = r[m].mean()
+        return r
+
+    ra, rb = ranks(a), ranks(b)
+    if ra.std() == 0 or rb.std() == 0:
+        return None
+    return float(np.corrcoef(ra, rb)[0, 1])
 
 
 def load_account(name: str) -> dict:
@@ -234,7 +313,8 @@ def run_in(backends: LocalBackends | None, world: World, clock: SimClock, scenar
                        writer=writer or backends.info.writer)
     seq = itertools.count()
     queue: list = []
-    for t in plan_times(start, days, account.get("posts_per_day", 6), tz):
+    result.slots = plan_times(start, days, account.get("posts_per_day", 6), tz)
+    for t in result.slots:
         heapq.heappush(queue, (t, next(seq), "cycle", {"state": {"account_id": account_id,
                                                                  "scheduled_time": iso(t)}, "step": 0}))
     t = start
@@ -266,25 +346,30 @@ def run_in(backends: LocalBackends | None, world: World, clock: SimClock, scenar
         for o in outcomes.for_decision(account_id, rec.decision_id):
             if o.horizon_hours == 48 and o.engagement_rate is not None:
                 rec.realised_rate = o.engagement_rate
-    result.trace = _trace(result, decisions, outcomes, world, account, posts_by_decision, start)
+    result.trace = _trace(result, decisions, outcomes, world, account, posts_by_decision, start, end)
     return result
 
 
 def _trace(result: SimResult, decisions, outcomes, world: World, account: dict, posts_by_decision,
-           start) -> list[dict]:
-    """One row per decision point: what the policy got and what the truth's best would have got,
-    with the decision as a person reads it (postloop_local.activity.PostView: text, scores, outcome)."""
+           start, end: datetime | None = None) -> list[dict]:
+    """One row per decision point: what the policy got and what the oracle got in the same slot
+    under the same posting rules (postloop_local.oracle.schedule_oracle), with the decision as a
+    person reads it (postloop_local.activity.PostView: text, scores, outcome)."""
     from postloop.core.account import parse_account
     from postloop_local.activity import post_view
     config = parse_account(account)
-    oracle = OracleChooser(world)
+    end = end or start + timedelta(days=result.days)
+    result.slot_oracle = schedule_oracle(world, config, result.slots, end)
+    by_slot = {iso(b.slot): b for b in result.slot_oracle}
     rows = []
     for decision_id in result.plan_ids:
         d = decisions.get(account["account_id"], decision_id)
-        quality = d.features.quality if d.features else world.params(
-            world.day(d.planned_at)).get("quality_center", 0.6)
-        best_type, best_hour, best_value = oracle.best(config, d.planned_at, quality)
+        slot = by_slot.get(iso(d.planned_at))
+        best_type, best_hour, best_value = ((slot.content_type, slot.hour, slot.rate) if slot else (None, None, 0.0))
         rec = posts_by_decision.get(decision_id)
+        # Still waiting for a posting time past the run's end: counted for neither side.
+        after_end = rec is None and d.scheduled_for is not None and d.scheduled_for >= end and d.status.value in (
+            "planned", "awaiting_approval", "posting")
         rows.append({
             **post_view(d, outcomes.for_decision(account["account_id"], decision_id)).as_dict(),
             "decision_id": decision_id,
@@ -296,6 +381,12 @@ def _trace(result: SimResult, decisions, outcomes, world: World, account: dict, 
             "quality": d.features.quality if d.features else None,
             "expected": rec.expected_rate if rec else 0.0,
             "oracle": best_value,
+            "appeal": rec.appeal if rec else None,
+            "expected_engagements": rec.expected_engagements if rec else 0.0,
+            "expected_follows": rec.expected_follows if rec else 0.0,
+            "oracle_engagements": slot.engagements if slot else 0.0,
+            "oracle_follows": slot.follows if slot else 0.0,
+            "after_end": after_end,
             "best_content_type": best_type,
             "best_hour": best_hour,
             "predicted": d.prediction.engagement_rate if d.prediction else None,
@@ -476,11 +567,12 @@ def _register_post(out, world: World, decisions, result: SimResult, posts_by_dec
     d = decisions.get(out["account_id"], out["decision_id"])
     if not d.post_ids or d.post_ids[0].startswith("dry-run-"):
         return
-    f = d.features
-    fate = world.register(d.post_ids[0], d.content_type, f.quality, f.novelty, f.expertise, f.viral)
+    # The world is told the type only; it reads the text itself (never the bot's scores).
+    fate = world.register(d.post_ids[0], d.content_type)
     rec = PostRecord(d.decision_id, int((d.posted_at - start).total_seconds() // 86400), d.content_type,
-                     world.local_hour(d.posted_at), f.quality, fate.expected_rate,
-                     d.prediction.engagement_rate if d.prediction else None)
+                     world.local_hour(d.posted_at), d.features.quality, fate.expected_rate,
+                     d.prediction.engagement_rate if d.prediction else None, appeal=fate.appeal,
+                     expected_engagements=fate.expected_engagements, expected_follows=fate.expected_follows)
     result.posts.append(rec)
     posts_by_decision[d.decision_id] = rec
 
@@ -544,11 +636,29 @@ def activity(result: SimResult, account: dict):
     return from_run(account, source, result.trace, skills_from_learn_runs(result.learn_runs))
 
 
+def headline(result: SimResult, baseline: SimResult | None = None) -> list[str]:
+    """The run's score per planned slot against the oracle under the same rules, and its totals."""
+    n = len(result.counted_slots)
+    corr = result.quality_vs_appeal
+    lines = [f"PER PLANNED SLOT: {result.per_slot:.3f} of the oracle's expected engagement rate "
+             f"({n} slots, {result.slots_lost} posted nothing and score 0; the oracle obeys the same spacing)",
+             f"  totals: expected engagements {result.expected_engagements:,.0f} (oracle "
+             f"{result.oracle_expected_engagements:,.0f}), expected follows {result.expected_follows:,.1f} "
+             f"(oracle {result.oracle_expected_follows:,.1f})"]
+    if baseline is not None:
+        lines.append(f"  random: {baseline.per_slot:.3f} per slot, expected engagements "
+                     f"{baseline.expected_engagements:,.0f}, expected follows {baseline.expected_follows:,.1f}")
+    lines.append(f"  old ratio over posted and failed decisions only: {result.captured:.3f}; bot's quality score vs "
+                 f"the audience's appeal of the text: Spearman {_fmt(corr, 2)} over {len(result.posts)} posts")
+    return lines
+
+
 def summary(result: SimResult, baseline: SimResult | None, scenario: Scenario) -> str:
     """The end-of-run report: arm shares over time, the model, and engagement next to random."""
     account = load_account(scenario.account)
     best_type, best_hours = best_arms(scenario, account, result.days - 1)
     lines = [f"postloop simulate — scenario {result.scenario}, {result.days} days, seed {result.seed}",
+             *headline(result, baseline),
              f"backends: DynamoDB and Secrets Manager in moto; Redis: {result.backend}; X: fake API on 127.0.0.1",
              f"writer: {result.writer}",
              f"novelty: {result.novelty}",

@@ -35,6 +35,10 @@ ACCOUNT_ID_MAX = 64
 ACCOUNT_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{ACCOUNT_ID_MAX}}}")
 
 
+# 90 minutes: one post per posting hour, and two posts never in adjacent hours of an hourly grid.
+DEFAULT_MIN_POST_SPACING_MINUTES = 90
+
+
 class ConfigError(ValueError):
     """The account configuration is invalid; the message names the field."""
 
@@ -147,6 +151,9 @@ class AccountConfig:
     # A post not out this many minutes after its planned time is skipped ("late"), never posted
     # at an hour the policy did not choose; at most 60, so a post always goes out in its hour.
     max_post_delay_minutes: int = 60
+    # No two posts closer than this (a creator would not post twice in an hour, and the audience
+    # tires of posts close together); at most one post per posting hour whatever the value.
+    min_post_spacing_minutes: int = DEFAULT_MIN_POST_SPACING_MINUTES
     # Metrics outside these bounds are recorded as bad data and never learned from.
     plausibility: Plausibility = field(default_factory=Plausibility)
 
@@ -213,7 +220,7 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
                     "content_types", "posting_hours", "posts_per_day", "fixed_hour", "thresholds", "learning", "policy",
                     "mode", "max_candidates", "min_novelty", "banned_phrases", "budgets",
                     "safety", "judge", "novelty", "plausibility", "max_post_delay_minutes",
-                    "language"}, where)
+                    "language", "min_post_spacing_minutes"}, where)
     account_id = _req(d, "account_id", str, where)
     if not ACCOUNT_ID.fullmatch(account_id):
         shown = repr(account_id[:80]) + ("..." if len(account_id) > 80 else "")
@@ -328,6 +335,10 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
     if not 1 <= max_delay <= 60:
         raise ConfigError(f"{where}.max_post_delay_minutes: must lie in 1-60 (a later post would go out "
                           f"at an hour the policy did not choose), got {max_delay}")
+    spacing = _typed(d.get("min_post_spacing_minutes", DEFAULT_MIN_POST_SPACING_MINUTES), int,
+                     f"{where}.min_post_spacing_minutes")
+    if not 0 <= spacing <= 720:
+        raise ConfigError(f"{where}.min_post_spacing_minutes: must lie in 0-720, got {spacing}")
 
     language = _typed(d.get("language", "en"), str, f"{where}.language")
     if not (len(language) == 2 and language.isascii() and language.isalpha() and language.islower()):
@@ -369,6 +380,7 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
         budget_openai_usd=caps["openai_usd_per_month"],
         language=language,
         max_post_delay_minutes=max_delay,
+        min_post_spacing_minutes=spacing,
         plausibility=_parse_plausibility(d.get("plausibility", {}), f"{where}.plausibility"),
     )
 

@@ -63,11 +63,13 @@ UNRECORDED_DAYS = 3
 
 
 class Chooser(Protocol):
-    """Picks (content type, hour, type propensity, hour propensity); used to plug in a reference policy."""
+    """Picks (content type, hour, type propensity, hour propensity) among the hours the posting rules
+    allow; used to plug in a reference policy."""
 
     name: str
 
-    def __call__(self, config: AccountConfig, now: datetime, rng: np.random.Generator) -> tuple[str, int, float, float]:
+    def __call__(self, config: AccountConfig, now: datetime, rng: np.random.Generator,
+                 hours: tuple[int, ...]) -> tuple[str, int, float, float]:
         ...
 
 
@@ -132,8 +134,32 @@ def next_local_hour(now: datetime, hour: int, tz) -> datetime:
     return candidate.astimezone(now.tzinfo)
 
 
+# Statuses of decisions that hold a posting time: spacing keeps every new post away from them.
+HOLDS_A_TIME = (Status.PLANNED, Status.AWAITING_APPROVAL, Status.POSTING, Status.POSTED)
+
+
+def allowed_hours(config: AccountConfig, decisions: DecisionStore, now: datetime) -> tuple[int, ...]:
+    """The posting hours whose next occurrence keeps the account's minimum spacing
+    (`min_post_spacing_minutes`) from every post planned, waiting, being posted or posted.
+
+    Whatever the spacing, two posts never share a minute: one post per posting hour at most.
+    """
+    window = max(timedelta(minutes=config.min_post_spacing_minutes), timedelta(minutes=1))
+    # A plan schedules at most a day ahead, so decisions planned two days back cover every time that
+    # can be within 12 hours (the largest spacing) of a new one.
+    taken = [d.posted_at or d.scheduled_for
+             for d in decisions.planned_between(config.account_id, now - timedelta(days=2), now + timedelta(minutes=1))
+             if d.status in HOLDS_A_TIME and (d.posted_at or d.scheduled_for) is not None]
+    out = []
+    for h in config.posting_hours:
+        at = next_local_hour(now, h, config.tz)
+        if all(abs(at - t) >= window for t in taken):
+            out.append(h)
+    return tuple(out)
+
+
 def choose_pooled(config: AccountConfig, model: ModelVersion, rng: np.random.Generator,
-                  mc_draws: int = 1000) -> tuple[str, int, float, float]:
+                  mc_draws: int = 1000, hours: tuple[int, ...] | None = None) -> tuple[str, int, float, float]:
     """Thompson sampling on the engagement model's posterior: type and hour chosen together.
 
     One draw of the coefficients from N(coef, noise_var · precision⁻¹) scores
@@ -144,7 +170,7 @@ def choose_pooled(config: AccountConfig, model: ModelVersion, rng: np.random.Gen
     eng = model.payload["engagement"]
     names = eng["features"]
     types = [c.name for c in config.content_types]
-    hours = list(config.posting_hours)
+    hours = list(config.posting_hours if hours is None else hours)
     pairs = [(t, h) for t in types for h in hours]
     neutral = Features(quality=0.0, novelty=0.0, expertise=0.0)
     grid = np.array([engagement_vector(names, neutral, t, h) for t, h in pairs])
@@ -164,18 +190,21 @@ def choose_pooled(config: AccountConfig, model: ModelVersion, rng: np.random.Gen
 
 
 def choose_arms(config: AccountConfig, decisions: DecisionStore, arms: ArmStore, now: datetime,
-                rng: np.random.Generator, model: ModelVersion | None = None):
-    """Content type and hour by the account's policy; returns (type, hour, type_p, hour_p)."""
+                rng: np.random.Generator, model: ModelVersion | None = None,
+                hours: tuple[int, ...] | None = None):
+    """Content type and hour by the account's policy, among `hours` (default: every posting hour);
+    returns (type, hour, type_p, hour_p)."""
     types = [c.name for c in config.content_types]
-    hours = list(config.posting_hours)
+    hours = list(config.posting_hours if hours is None else hours)
     if (config.policy == "postloop" and config.learning.decider == "pooled" and model is not None
             and (model.payload.get("engagement") or {}).get("precision") is not None):
-        return choose_pooled(config, model, rng)
+        return choose_pooled(config, model, rng, hours=tuple(hours))
     if config.policy == "random":
         return (types[int(rng.integers(len(types)))], hours[int(rng.integers(len(hours)))],
                 1.0 / len(types), 1.0 / len(hours))
     if config.policy == "fixed":
-        return types[0], config.the_fixed_hour, 1.0, 1.0
+        # The fixed hour, or the allowed hour nearest it when the spacing rule blocks it.
+        return types[0], min(hours, key=lambda h: (abs(h - config.the_fixed_hour), h)), 1.0, 1.0
     naive = config.policy == "seed-naive"
     eps = 0.0 if naive else config.learning.exploration
     variant = "ucb1" if naive else config.learning.ucb_variant
@@ -237,13 +266,25 @@ def plan(config: AccountConfig, scheduled_time: datetime, deps: PlanDeps) -> Dec
             return deps.decisions.get(config.account_id, decision_id)
         return skipped
 
+    hours = allowed_hours(config, deps.decisions, now)
+    if not hours:
+        # Every posting hour is too close to another post: this slot posts nothing.
+        skipped = Decision(account_id=config.account_id, decision_id=decision_id, planned_at=now,
+                           status=Status.SKIPPED, policy=config.policy, updated_at=now,
+                           status_reason=(f"spacing: every posting hour lies within "
+                                          f"{config.min_post_spacing_minutes} minutes of another post"))
+        try:
+            deps.decisions.put_new(skipped)
+        except AlreadyExists:
+            return deps.decisions.get(config.account_id, decision_id)
+        return skipped
     rng = np.random.default_rng(_seed(decision_id, "policy" + deps.rng_salt))
     lookup = load_model(config.account_id, deps)
     if deps.chooser is not None:
-        content_type, hour, type_p, hour_p = deps.chooser(config, now, rng)
+        content_type, hour, type_p, hour_p = deps.chooser(config, now, rng, hours)
     else:
         content_type, hour, type_p, hour_p = choose_arms(config, deps.decisions, deps.arms, now, rng,
-                                                         lookup.model)
+                                                         lookup.model, hours)
     ct = config.content_type(content_type)
 
     history = deps.decisions.posted_between(config.account_id, now - timedelta(days=DUPLICATE_DAYS), now)
