@@ -75,7 +75,8 @@ def table_names(stack: str, region: str):
     if missing:
         import boto3
         try:
-            stacks = boto3.client("cloudformation", region_name=region).describe_stacks(StackName=stack)["Stacks"]
+            cfn = boto3.session.Session(region_name=region).client("cloudformation")
+            stacks = cfn.describe_stacks(StackName=stack)["Stacks"]
         except Exception as err:
             raise _aws_error(err, f"reading the outputs of stack {stack!r} in {region}") from None
         outputs = {o["OutputKey"]: o["OutputValue"] for s in stacks for o in s.get("Outputs", [])}
@@ -87,9 +88,10 @@ def table_names(stack: str, region: str):
     return TableNames(**names)
 
 
-def account_config(account_id: str, accounts_dir: Path = ACCOUNTS_DIR) -> dict:
+def account_config(account_id: str, accounts_dir: Path | None = None) -> dict:
     """The account's file from infra/accounts/ when this checkout holds it (for the order of its
     content types and its hours); otherwise just its id, and the data names the types."""
+    accounts_dir = accounts_dir or ACCOUNTS_DIR
     if accounts_dir.is_dir():
         for path in sorted(accounts_dir.glob("*.json")):
             try:

@@ -214,10 +214,10 @@ def run(args) -> int:
         posts.sort(key=lambda p: (p.engagement_rate is None, -(p.engagement_rate or 0.0), p.time))
     if args.limit is not None:
         posts = posts[:args.limit] if args.sort == "engagement" else posts[-args.limit:]
+    print(f"{activity.source}: {len(posts)} of {len(activity.posts)} decisions", file=sys.stderr)
     if args.json:
         for p in posts:
             print(json.dumps(p.as_dict(), ensure_ascii=False))
     else:
-        print(f"{activity.source}: {len(posts)} of {len(activity.posts)} decisions", file=sys.stderr)
         print("\n".join(table(posts, full=args.full)))
     return 0

@@ -15,8 +15,7 @@ from postloop_local import charts
 from postloop_local.activity import Activity, PostView, parse_iso
 
 # No script may run and nothing may be fetched: only the inline styles and the inline SVG.
-CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; "
-       "frame-ancestors 'none'")
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;margin:0;background:#f6f6f4}
