@@ -371,3 +371,16 @@ def test_a_post_view_round_trips_through_json():
     p = PostView("d1", "2026-01-05T00:00:00Z", "posted", parts=["a", "b"], outcome_hours=48, engagement_rate=0.05)
     assert PostView.from_dict(json.loads(json.dumps(p.as_dict()))) == p and p.settled
     assert posts.printable("a\x1b[0m\tb\nc\u202e") == "a?[0m\tb\nc?"
+
+
+def test_a_run_saved_without_its_account_takes_types_and_hours_from_the_posts(tmp_path):
+    rows = [PostView(f"d{i}", f"2026-01-0{5 + i}T10:00:00Z", "posted", content_type=t, hour=h, parts=[f"post {i}"],
+                     posted_at=f"2026-01-0{5 + i}T15:00:00Z", outcome_hours=48, engagement_rate=0.01 * (i + 1),
+                     impressions=100, likes=i, retweets=0, replies=0).as_dict()
+            for i, (t, h) in enumerate([("question", 9), ("hot_take", 19), ("question", 19)])]
+    f = tmp_path / "old.json"
+    f.write_text(json.dumps({"scenario": "x", "days": 3, "seed": 1, "policy": "postloop", "trace": rows}))
+    act = posts.read_run(str(f))
+    assert act.content_types == ["hot_take", "question"] and act.posting_hours == [9, 19]
+    page = report.render(act)
+    assert "09:00" in page and "2 · 2.0%" not in page and "1 · 3.0%" in page

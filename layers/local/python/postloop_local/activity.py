@@ -189,22 +189,21 @@ def build(account: dict, source: str, decisions: Iterable[Decision], outcomes: I
     for o in outcomes:
         by_decision.setdefault(o.decision_id, []).append(o)
     ds = sorted(decisions, key=lambda d: (d.planned_at, d.decision_id))
-    posts = [post_view(d, by_decision.get(d.decision_id, [])) for d in ds]
+    return _activity(account, source, [post_view(d, by_decision.get(d.decision_id, [])) for d in ds], models)
+
+
+def _activity(account: dict, source: str, posts: list[PostView], models: Iterable[ModelSkill]) -> Activity:
     # Without the account's configuration, the types and hours are the ones its decisions used.
-    types = [c["name"] for c in account.get("content_types", [])]
+    types = [c["name"] if isinstance(c, dict) else str(c) for c in account.get("content_types") or []]
     types += sorted({p.content_type for p in posts if p.content_type and p.content_type not in types})
-    hours = {int(h) for h in account.get("posting_hours", [])} | {p.hour for p in posts if p.hour is not None}
+    hours = {int(h) for h in account.get("posting_hours") or []} | {p.hour for p in posts if p.hour is not None}
     return Activity(
         account_id=account["account_id"], source=source, content_types=types, posting_hours=sorted(hours),
-        timezone=account.get("timezone", "the account's time zone"), posts=posts,
+        timezone=account.get("timezone") or "the account's time zone", posts=posts,
         models=sorted(models, key=lambda m: m.fitted_at),
     )
 
 
 def from_run(account: dict, source: str, trace: Sequence[dict], models: Iterable[ModelSkill]) -> Activity:
     """The activity of a simulated run from its trace rows (`simulate --json`'s `trace`)."""
-    types = [c["name"] if isinstance(c, dict) else str(c) for c in account.get("content_types", [])]
-    return Activity(account_id=account["account_id"], source=source, content_types=types,
-                    posting_hours=sorted(int(h) for h in account.get("posting_hours", [])),
-                    timezone=account.get("timezone", "the account's time zone"),
-                    posts=[PostView.from_dict(r) for r in trace], models=sorted(models, key=lambda m: m.fitted_at))
+    return _activity(account, source, [PostView.from_dict(r) for r in trace], models)
