@@ -19,6 +19,17 @@ interpreter first (compileall), as it is in the layer.
 
     .venv/bin/python bench/cold_start.py                     # 21 rounds, tracing off and on
     .venv/bin/python bench/cold_start.py --repeat 5 --json   # machine-readable
+    .venv/bin/python bench/cold_start.py --layer             # against the deployed dependencies layer
+
+`--layer` runs the handlers against the dependencies layer the deployment builds, instead of the
+venv: `build_dependencies_layer` of infra/postloop_infra/dependencies_layer.py makes it from
+uv.lock's runtime set, trimmed and compiled exactly as for Lambda, but with this machine's wheels
+(arm64 extension modules cannot load here); the packages Lambda's runtime provides (boto3,
+botocore, s3transfer, jmespath) sit in a folder of their own, as in the runtime. Each probe then
+runs with `-S -B` (no site-packages, no .pyc written: /opt is read-only) and, after the timed part,
+reaches what later calls import (the OpenAI adapters against a local fake of the API over both
+APIs, the quality score's text libraries, the cluster client, OAuth 1.0a), and lists every module
+of the layer it imported without a .pyc (`without_pyc`: compiled in memory at each cold start).
 
 `--tracing off` runs with POWERTOOLS_TRACE_DISABLED=true; `--tracing on` without it (inside
 Lambda, which the probe signals with LAMBDA_TASK_ROOT, Powertools then traces).
@@ -36,6 +47,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -64,6 +76,7 @@ USES_X = {"post", "scrape"}
 
 BOTO3_PROBE = """
 import time, json, sys
+sys.path[:0] = SITE
 t0 = time.perf_counter()
 import boto3
 t1 = time.perf_counter()
@@ -73,6 +86,7 @@ print(json.dumps({"init_ms": (t1 - t0) * 1e3, "first_call_ms": 0.0,
 
 HANDLER_PROBE = """
 import time, json, sys
+sys.path[:0] = SITE                              # the layers (/opt/python) and the runtime's own packages
 t0 = time.perf_counter()
 sys.path[:0] = [FUNCTION_DIR, LAYER]
 import handler                                   # what Lambda's INIT does with "handler.lambda_handler"
@@ -97,24 +111,103 @@ if USES_X:
     import boto3
     boto3.client("secretsmanager", region_name="us-east-1")   # the client behind the X secret (no request)
 t2 = time.perf_counter()
-print(json.dumps({"init_ms": (t1 - t0) * 1e3, "first_call_ms": (t2 - t1) * 1e3, "modules": after_init,
-                  "modules_after_first_call": sorted(m for m in WATCHED if m in sys.modules)}))
+out = {"init_ms": (t1 - t0) * 1e3, "first_call_ms": (t2 - t1) * 1e3, "modules": after_init,
+       "modules_after_first_call": sorted(m for m in WATCHED if m in sys.modules)}
+if REACH:
+    exec(REACH_SOURCE)
+    import os
+    roots = tuple(p + os.sep for p in SITE)
+    out["without_pyc"] = sorted(
+        name for name, m in list(sys.modules.items())
+        if (getattr(m, "__file__", None) or "").endswith(".py") and m.__file__.startswith(roots)
+        and not os.path.exists(getattr(m, "__cached__", None) or ""))
+    from_layer = [name for name, m in list(sys.modules.items())
+                  if (getattr(m, "__file__", None) or "").startswith(roots)]
+    out["layer_modules"] = len(from_layer)
+    out["layer_packages"] = sorted({name.split(".")[0] for name in from_layer})
+print(json.dumps(out))
 """
 
+# Untimed, after the first call: what the rest of an invocation imports. The OpenAI calls go to
+# the local fake of the API (OPENAI_URL), over both APIs the code speaks; nothing else is contacted.
+REACH_SOURCE = """
+import importlib
+for name in REACH_MODULES:
+    importlib.import_module(name)
+if OPENAI_URL and "plan" in FUNCTION_DIR:
+    from postloop.adapters.openai_embeddings import OpenAIEmbedder
+    from postloop.adapters.openai_judge import OpenAIJudge
+    from postloop.adapters.openai_moderation import OpenAIModerator
+    from postloop.adapters.openai_writer import OpenAIWriter
+    from postloop.core.ports import WriteRequest
+    request = WriteRequest(content_type="factual_single", prompt="One fact.", persona="A researcher",
+                           niche="sleep science", topics=("naps",), thread=False, seed=1)
+    for api in ("responses", "chat"):
+        OpenAIWriter("bench", "gpt-5.4-nano", base_url=OPENAI_URL, api=api, max_retries=0).write(request)
+    OpenAIModerator("bench", base_url=OPENAI_URL, max_retries=0).moderate(["A nap restores alertness."])
+    OpenAIEmbedder("bench", base_url=OPENAI_URL, max_retries=0).embed(["naps", "deep sleep"])
+if "plan" in FUNCTION_DIR:
+    from postloop.core.quality import score_quality
+    score_quality(["A 20-minute nap restores alertness because it ends before deep sleep starts."])
+if "plan" in FUNCTION_DIR or "learn" in FUNCTION_DIR:
+    from postloop.runtime.wiring import redis_client
+    redis_client("redis://127.0.0.1:1/0")                      # a client; it connects on first use
+    from redis.cluster import RedisCluster                    # the rediss:// (ElastiCache) client
+"""
+# Modules each function imports later in an invocation, beyond the first call above.
+REACH = {
+    "plan": ("postloop.adapters.redis_model_cache", "postloop.adapters.openai_structured"),
+    "learn": ("postloop.adapters.redis_model_cache", "postloop.core.sweep"),
+    "post": ("requests_oauthlib", "postloop.adapters.x_auth"),
+    "scrape": ("requests_oauthlib", "postloop.adapters.x_auth"),
+    "approve": ("postloop.adapters.workflow_resumer",),
+}
 
-def compile_bytecode() -> None:
-    """.pyc for the running interpreter, as the deployed layer ships them."""
-    site = Path(sysconfig.get_paths()["purelib"])
-    for path in (LAYER, FUNCTIONS, site):
+
+def compile_bytecode(*, venv: bool = True) -> None:
+    """.pyc for the running interpreter, as the deployed layer ships them (the venv's too, unless not used)."""
+    paths = [LAYER, FUNCTIONS, *([Path(sysconfig.get_paths()["purelib"])] if venv else [])]
+    for path in paths:
         compileall.compile_dir(str(path), quiet=2, workers=0)
 
 
-def probe_source(target: str) -> str:
+@dataclass(frozen=True)
+class Site:
+    """Where the probes import third-party packages from: the venv (paths empty) or a built layer."""
+
+    paths: tuple[str, ...] = ()
+    reach: bool = False
+    openai_url: str = ""
+
+    @property
+    def python(self) -> list[str]:
+        # A layer run sees no site-packages and, like Lambda's read-only /opt, writes no .pyc.
+        return [sys.executable, "-S", "-B"] if self.paths else [sys.executable]
+
+
+VENV = Site()
+
+
+def build_layer_site(out: Path) -> Site:
+    """The deployed dependencies layer, built from uv.lock for this machine, as a probe site."""
+    sys.path.insert(0, str(REPO / "infra"))
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    from postloop_infra import dependencies_layer as dl
+
+    platform = dl.TWIN if os.uname().machine == "x86_64" else dl.LAMBDA
+    dl.build_dependencies_layer(out / "dependencies", platform=platform, runtime_dir=out / "runtime")
+    return Site(paths=(str(out / "dependencies" / "python"), str(out / "runtime")), reach=True)
+
+
+def probe_source(target: str, site: Site = VENV) -> str:
+    head = f"WATCHED = {WATCHED!r}\nSITE = {list(site.paths)!r}\n"
     if target == "boto3":
-        return f"WATCHED = {WATCHED!r}\n" + BOTO3_PROBE
-    return (f"WATCHED = {WATCHED!r}\nFUNCTION_DIR = {str(FUNCTIONS / target)!r}\nLAYER = {str(LAYER)!r}\n"
+        return head + BOTO3_PROBE
+    return (head + f"FUNCTION_DIR = {str(FUNCTIONS / target)!r}\nLAYER = {str(LAYER)!r}\n"
             f"DEPS = {FIRST_CALL.get(target, ())!r}\nUSES_X = {target in USES_X!r}\nX_MODULES = {X_MODULES!r}\n"
-            f"USE_CASES = {USE_CASES.get(target, ())!r}\n"
+            f"USE_CASES = {USE_CASES.get(target, ())!r}\nREACH = {site.reach!r}\n"
+            f"REACH_MODULES = {REACH.get(target, ())!r}\nOPENAI_URL = {site.openai_url!r}\n"
+            f"REACH_SOURCE = {REACH_SOURCE!r}\n"
             + HANDLER_PROBE)
 
 
@@ -138,9 +231,9 @@ def dummy_env(target: str, tracing: str, accounts_file: Path) -> dict[str, str]:
     return env
 
 
-def run_one(target: str, tracing: str, accounts_file: Path) -> dict:
+def run_one(target: str, tracing: str, accounts_file: Path, site: Site = VENV) -> dict:
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", probe_source(target)], capture_output=True, text=True,
+    proc = subprocess.run([*site.python, "-c", probe_source(target, site)], capture_output=True, text=True,
                           env=dummy_env(target, tracing, accounts_file), cwd=str(REPO))
     wall = (time.perf_counter() - start) * 1e3
     if proc.returncode != 0:
@@ -150,21 +243,38 @@ def run_one(target: str, tracing: str, accounts_file: Path) -> dict:
     return out
 
 
-def measure(functions: list[str], tracing: str, repeat: int, seed: int = 1, warmup: bool = True) -> dict:
+def measure(functions: list[str], tracing: str, repeat: int, seed: int = 1, warmup: bool = True,
+            site: Site = VENV) -> dict:
     targets = ["boto3", *functions]
     samples: dict[str, list[dict]] = {t: [] for t in targets}
     rng = random.Random(seed)
+    timed = replace(site, reach=False)
     with tempfile.TemporaryDirectory(prefix="postloop-bench-") as tmp:
         accounts_file = Path(tmp) / "accounts.json"
         accounts_file.write_text("[]")
         for t in targets if warmup else ():   # one warm-up each (disk cache), not recorded
-            run_one(t, tracing, accounts_file)
+            run_one(t, tracing, accounts_file, timed)
         for _ in range(repeat):
             order = targets[:]
             rng.shuffle(order)            # interleaved, so drifts in machine load hit every target alike
             for t in order:
-                samples[t].append(run_one(t, tracing, accounts_file))
-    return summarise(samples)
+                samples[t].append(run_one(t, tracing, accounts_file, timed))
+        reached = {t: run_one(t, tracing, accounts_file, site) for t in functions} if site.reach else {}
+    result = summarise(samples)
+    for t, run in reached.items():
+        result[t]["without_pyc"] = run["without_pyc"]
+        result[t]["layer_modules"] = run["layer_modules"]
+        result[t]["layer_packages"] = run["layer_packages"]
+    return result
+
+
+def fake_openai():
+    """The local fake of the OpenAI API (postloop_local), answering every draft request with one good post."""
+    from postloop_local.fake_openai import FakeOpenAI
+
+    server = FakeOpenAI(lambda body: {"topic": "naps", "parts": [
+        "A 20-minute nap restores alertness because it ends before deep sleep starts."]})
+    return server, server.start()
 
 
 def summarise(samples: dict[str, list[dict]]) -> dict:
@@ -223,24 +333,42 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tracing", choices=("off", "on", "both"), default="both")
     p.add_argument("--no-compile", action="store_true", help="skip compileall (already done)")
     p.add_argument("--no-warmup", action="store_true", help="skip the unrecorded first run of each target")
+    p.add_argument("--layer", action="store_true",
+                   help="run against the deployed dependencies layer (built from uv.lock for this machine)")
+    p.add_argument("--layer-dir", type=Path, help="with --layer: build it here and keep it (default: a temporary folder)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     functions = [f for f in args.functions.split(",") if f and (FUNCTIONS / f / "handler.py").exists()]
     if not args.no_compile:
-        compile_bytecode()
+        compile_bytecode(venv=not args.layer)
     modes = ("off", "on") if args.tracing == "both" else (args.tracing,)
-    results = {m: measure(functions, m, args.repeat, warmup=not args.no_warmup) for m in modes}
+    with tempfile.TemporaryDirectory(prefix="postloop-layer-") as tmp:
+        site, server = VENV, None
+        if args.layer:
+            site = build_layer_site(args.layer_dir or Path(tmp))
+            server, url = fake_openai()
+            site = replace(site, openai_url=url)
+        try:
+            results = {m: measure(functions, m, args.repeat, warmup=not args.no_warmup, site=site) for m in modes}
+        finally:
+            if server is not None:
+                server.stop()
     meta = {"python": sys.version.split()[0], "cpus": os.cpu_count(), "repeat": args.repeat,
+            "site": "the dependencies layer (uv.lock, this machine's wheels)" if args.layer else "the venv",
             "date": time.strftime("%Y-%m-%d %H:%M %Z")}
     if args.json:
         print(json.dumps({"meta": meta, "results": results}, indent=2))
     else:
-        print(f"python {meta['python']}, {meta['cpus']} cpus, {meta['date']}")
+        print(f"python {meta['python']}, {meta['cpus']} cpus, {meta['date']}, packages from {meta['site']}")
         for m in modes:
             print()
             print(table(results[m], m))
             for line in verdict(results[m]):
                 print("  " + line)
+            for fn, row in results[m].items():
+                if "without_pyc" in row:
+                    missing = ", ".join(row["without_pyc"]) or "none"
+                    print(f"  {fn}: {row['layer_modules']} modules from the layer, without .pyc: {missing}")
     return 0
 
 

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 from synth_helpers import REPO
 
-from postloop_infra.dependencies_layer import RUNTIME_PROVIDED, runtime_requirements
+from postloop_infra.dependencies_layer import NEVER_IMPORTED, RUNTIME_PROVIDED, locked_runtime
 
 pytestmark = pytest.mark.slow
 
@@ -47,19 +47,21 @@ def bundled(tmp_path_factory, accounts_dir):
     return {"outdir": outdir, "core": core, "dependencies": dependencies, "accounts": accounts}
 
 
-def test_dependencies_layer_holds_the_runtime_requirements_for_arm64_python313(bundled):
+def test_dependencies_layer_holds_the_locked_runtime_set_for_arm64_python313(bundled):
     site = bundled["dependencies"] / "python"
-    dist_infos = {p.name.split("-")[0].lower().replace("_", "-") for p in site.glob("*.dist-info")}
-    for requirement in runtime_requirements():
-        name = requirement.split("[")[0].split(">")[0].split("=")[0].split("<")[0].strip().lower()
-        if name in RUNTIME_PROVIDED:
-            # Lambda's runtime has it; the layer leaves it out.
-            assert name not in dist_infos and not (site / name).exists(), f"{name} should be left to the runtime"
-            continue
-        assert name.replace("_", "-") in dist_infos, f"{name} missing from the layer"
+    installed = {}
+    for info in site.glob("*.dist-info"):
+        name, version = info.name.removesuffix(".dist-info").rsplit("-", 1)
+        installed[name.lower().replace("_", "-").replace(".", "-")] = version
+    expected = {pin.name: pin.version for pin in locked_runtime()
+                if pin.name not in RUNTIME_PROVIDED and pin.name.replace("-", "_") not in NEVER_IMPORTED}
+    # Exactly uv.lock's versions, and nothing it does not pin; Lambda's runtime provides the AWS SDK.
+    assert installed == expected
+    for name in RUNTIME_PROVIDED:
+        assert not (site / name).exists(), f"{name} should be left to the runtime"
     assert not list(site.glob("numpy/**/tests")), "numpy's test suite is trimmed"
-    assert "aws-xray-sdk" in dist_infos, "the [tracer] extra of Powertools"
-    assert "moto" not in dist_infos and "pytest" not in dist_infos, "local and dev tools stay out"
+    assert "aws-xray-sdk" in installed, "the [tracer] extra of Powertools"
+    assert "moto" not in installed and "pytest" not in installed, "local and dev tools stay out"
 
     extensions = list(site.rglob("*.cpython-313-aarch64-linux-gnu.so"))
     assert any("numpy" in str(p) for p in extensions)
