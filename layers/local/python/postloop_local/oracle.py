@@ -21,11 +21,6 @@ from postloop.core.ports import WriteRequest
 from postloop_local import audience_text
 from postloop_local.world import Past, World
 
-# Follow readings of the oracle's average draft (audience_text.follow_signals' scale): new, some
-# expertise, no hook, not contrarian.
-AVERAGE_SIGNALS = {"novelty": 1.0, "expertise": 0.4, "hook": 0.0, "contrarian": 0.0}
-
-
 class OracleChooser:
     """Knows the simulated truth: picks the allowed type and hour with the highest expected engagement rate."""
 
@@ -63,6 +58,7 @@ class SlotBest:
     rate: float = 0.0
     engagements: float = 0.0
     follows: float = 0.0
+    parts: list[str] | None = None
 
 
 def schedule_oracle(world: World, config: AccountConfig, slots: list[datetime], end: datetime) -> list[SlotBest]:
@@ -78,39 +74,41 @@ def schedule_oracle(world: World, config: AccountConfig, slots: list[datetime], 
     followers = float(world.initial_followers)
     for slot in sorted(slots):
         best = SlotBest(slot)
-        appeal = best_appeals(world, config, writer, slot)
+        drafts = best_drafts(world, config, writer, slot)
         for h in config.posting_hours:
             at = next_local_hour(slot, h, config.tz)
             if at >= end or any(abs(at - c.at) < window for c in chosen):
                 continue
             history = [Past(c.at, c.content_type) for c in chosen if c.at < at]
             for ct in config.content_types:
-                rate = world.expected_rate(ct.name, world.local_hour(at), appeal[ct.name], at, history)
+                rate = world.expected_rate(ct.name, world.local_hour(at), drafts[ct.name][0], at, history)
                 if rate > best.rate:
                     best = SlotBest(slot, ct.name, h, at, rate)
         if best.content_type is not None:
             grown = followers + sum(c.follows for c in chosen if c.at < best.at)
             impressions = world.expected_impressions(best.at, grown)
             best.engagements = impressions * best.rate
-            p = world.follow_probability(AVERAGE_SIGNALS["novelty"], AVERAGE_SIGNALS["expertise"],
-                                         AVERAGE_SIGNALS, best.at)
+            recent = [" ".join(c.parts) for c in chosen if best.at - timedelta(days=30) <= c.at < best.at]
+            signals = audience_text.follow_signals(drafts[best.content_type][1], recent, world.interests)
+            best.parts = drafts[best.content_type][1]
+            p = world.follow_probability(signals["novelty"], signals["expertise"], signals, best.at)
             best.follows = impressions * p
             chosen.append(best)
         out.append(best)
     return out
 
 
-def best_appeals(world: World, config: AccountConfig, writer, slot: datetime) -> dict[str, float]:
-    """Per content type, the highest appeal (to this audience) among the drafts the offline writer gives
-    the slot's plan (the seeds plan.py uses)."""
+def best_drafts(world: World, config: AccountConfig, writer, slot: datetime) -> dict[str, tuple[float, list[str]]]:
+    """Per content type, the draft this audience likes best, (appeal, parts), among those the offline
+    writer gives the slot's plan (the seeds plan.py uses)."""
     decision_id = decision_id_for(config.account_id, slot)
     out = {}
     for ct in config.content_types:
-        best = 0.0
+        best = (-1.0, [])
         for i in range(config.max_candidates):
             draft = writer.write(WriteRequest(
                 content_type=ct.name, prompt=ct.prompt, persona=config.persona, niche=config.niche,
                 topics=config.topics, thread=ct.thread, seed=_seed(decision_id, f"draft{i}") % (2**32)))
-            best = max(best, audience_text.appeal(draft.parts, ct.name, world.interests))
+            best = max(best, (audience_text.appeal(draft.parts, ct.name, world.interests), list(draft.parts)))
         out[ct.name] = best
     return out
