@@ -40,9 +40,14 @@ def fake_run(scenario: str, policy: str, seed: int, captured: float, days: int =
     # rejected decision points are in the trace but not in the totals (the simulator's contract)
     exp = sum(t["expected"] for t in rm.counted(trace))
     orc = sum(t["oracle"] for t in rm.counted(trace))
+    # The per-slot score counts every slot: the rejected ones score 0 against the oracle's value.
+    per_slot = exp / sum(t["oracle"] for t in trace)
     return {"policy": policy, "scenario": scenario, "seed": seed, "days": days,
             "decisions": len(trace), "posted": sum(t["content_type"] is not None for t in trace),
             "expected_engagement": exp, "oracle_expected_engagement": orc, "captured": exp / orc,
+            "per_slot": per_slot, "slots": len(trace), "slots_lost": len(trace) - len(rm.counted(trace)),
+            "expected_engagements": 1000 * exp, "oracle_expected_engagements": 1000 * orc,
+            "expected_follows": 10 * exp, "oracle_expected_follows": 10 * orc, "quality_vs_appeal": 0.5,
             "trace": trace}
 
 
@@ -53,7 +58,7 @@ def matrix(values: dict[tuple[str, str], list[float]]) -> list[dict]:
 def test_percentiles_over_seeds():
     # eleven seeds 0.50 .. 0.60: median 0.55, and numpy's linear 10th/90th percentiles 0.51 / 0.59
     results = matrix({("stationary", "postloop"): [0.50 + 0.01 * k for k in range(11)]})
-    st = rm.summarise(results)["stationary"]["postloop"]
+    st = rm.summarise(results, "captured")["stationary"]["postloop"]
     assert st["n"] == 11
     assert st["median"] == pytest.approx(0.55)
     assert st["p10"] == pytest.approx(0.51)
@@ -63,7 +68,7 @@ def test_percentiles_over_seeds():
 def test_percentiles_interpolate_and_skip_missing_captured():
     results = matrix({("flat", "random"): [0.2, 0.4, 0.6, 0.8]})
     results.append({"scenario": "flat", "policy": "random", "seed": 9, "captured": None, "trace": []})
-    st = rm.summarise(results)["flat"]["random"]
+    st = rm.summarise(results, "captured")["flat"]["random"]
     assert st["n"] == 4
     assert st["median"] == pytest.approx(0.5)
     assert st["p10"] == pytest.approx(0.26)   # 0.2 + 0.3 * (0.4 - 0.2)
@@ -82,7 +87,7 @@ def test_beats_and_targets():
         ("viral", "fixed"): [0.60],
         ("flat", "random"): [1.0],          # no postloop run: no verdict
     })
-    v = rm.verdicts(rm.summarise(results))
+    v = rm.verdicts(rm.summarise(results, "captured"))
     assert set(v) == {"stationary", "drift", "viral"}
     st = v["stationary"]
     assert st["postloop"] == pytest.approx(0.96)
@@ -91,11 +96,14 @@ def test_beats_and_targets():
     assert st["target"] == 0.95 and st["target_met"] is True
     assert v["drift"]["target"] == 0.90 and v["drift"]["target_met"] is False
     assert v["drift"]["beats"] == {"random": True}          # only what was measured
-    assert v["viral"]["target"] is None and v["viral"]["target_met"] is None
+    # Every shipped scenario has a target now (0.95 where tastes stay put); an unknown one has none.
+    assert v["viral"]["target"] == 0.95 and v["viral"]["target_met"] is False
+    unknown = rm.verdicts(rm.summarise(matrix({("elsewhere", "postloop"): [0.9]}), "captured"))["elsewhere"]
+    assert unknown["target"] is None and unknown["target_met"] is None
 
 
 def test_target_boundary_counts_as_met():
-    v = rm.verdicts(rm.summarise(matrix({("drift", "postloop"): [0.90]})))
+    v = rm.verdicts(rm.summarise(matrix({("drift", "postloop"): [0.90]}), "captured"))
     assert v["drift"]["target_met"] is True
 
 
@@ -118,15 +126,15 @@ def test_markdown_table():
     })
     failed = rm.Outcome(rm.Job("drift", "fixed", 2, 20), None, 1.0, error="exit 1\nTraceback ...")
     cmd = "python bench/run_matrix.py --days 20 --seeds 3"
-    md = rm.markdown_table(rm.summarise(results), cmd, "2026-02-01", days=20, failures=[failed],
+    md = rm.markdown_table(rm.summarise(results, "captured"), cmd, "2026-02-01", days=20, failures=[failed],
                            plots={"stationary": ["stationary-regret.png"]})
     assert cmd in md and "2026-02-01" in md
 
-    header = table_row(md, "scenario", "## Captured")
+    header = table_row(md, "scenario", "## Per planned slot")
     assert header == ["scenario", "postloop", "oracle", "random", "fixed", "seed-naive"]
-    row = table_row(md, "stationary", "## Captured")
+    row = table_row(md, "stationary", "## Per planned slot")
     assert row[1] == "0.960 [0.952 - 0.968] (3)"
-    assert table_row(md, "drift", "## Captured")[4] == "not run"
+    assert table_row(md, "drift", "## Per planned slot")[4] == "not run"
 
     cols = table_row(md, "scenario", "## Postloop against")
     st = dict(zip(cols, table_row(md, "stationary", "## Postloop against")))
@@ -200,3 +208,35 @@ def test_best_arm_is_not_marked_when_all_arms_are_equally_good():
     assert types["best"] == [None, "question"]
     assert types["share"]["hot_take"].tolist() == [0.5, 0.5]
     assert types["best_share"][1] == 0.5
+
+
+def test_the_headline_is_per_slot_and_lost_slots_count_zero():
+    # Every seventh slot is rejected: per slot reads 6/7 of the old ratio.
+    results = matrix({("stationary", "postloop"): [0.98, 0.98, 0.98]})
+    per_slot = rm.summarise(results)["stationary"]["postloop"]["median"]
+    old = rm.summarise(results, "captured")["stationary"]["postloop"]["median"]
+    assert old == pytest.approx(0.98)
+    lost = sum(1 for t in results[0]["trace"] if t["status"] != "posted")
+    assert per_slot == pytest.approx(0.98 * (len(results[0]["trace"]) - lost) / len(results[0]["trace"]))
+    assert per_slot < 0.95 <= old   # leaving the rejected slots out would pass a target the bot misses
+    v = rm.verdicts(rm.summarise(results))["stationary"]
+    assert v["target_met"] is False
+
+
+def test_totals_regret_and_lost_slots_tables():
+    results = matrix({("stationary", "postloop"): [0.96, 0.97, 0.95], ("stationary", "seed-naive"): [0.90] * 3,
+                      ("stationary", "random"): [0.7] * 3})
+    md = rm.markdown_table(rm.summarise(results), "cmd", "2026-02-01", results=results)
+    cols = table_row(md, "scenario", "## Totals")
+    row = dict(zip(cols, table_row(md, "stationary", "## Totals")))
+    assert row["policy"] == "postloop" and row["old ratio (posted+failed only)"] == "0.960"
+    assert row["slots lost"] == "8 of 60" and row["lost to repeats"] == "0.0 %"
+    reg = dict(zip(table_row(md, "scenario", "## Regret"), table_row(md, "stationary", "## Regret")))
+    assert reg["target holds"] == "no"   # (1 - 0.823) / (1 - 0.771) is far above 0.5
+    assert reg["quality vs appeal (Spearman)"] == "0.50"
+
+
+def test_the_default_output_is_a_scratch_folder():
+    args = rm.parse_args([])
+    assert args.out == Path("bench/out") and args.table == Path("bench/out/results.md")
+    assert set(rm.SCENARIOS) >= {"weekly", "fatigue", "growth", "realistic"} and args.seeds >= 5

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
 # A number followed by what it counts ("30 minutes", "2 weeks", "40%") reads as specific;
@@ -109,9 +110,10 @@ def appeal(parts, content_type: str = "", interests: tuple[str, ...] = ()) -> fl
     return read(parts, content_type, interests).appeal
 
 
-def _shingles(text: str) -> set[str]:
+@lru_cache(maxsize=8192)
+def _shingles(text: str) -> frozenset[str]:
     w = [x.casefold() for x in _words(text)]
-    return {" ".join(w[i:i + 3]) for i in range(max(len(w) - 2, 0))} or set(w)
+    return frozenset({" ".join(w[i:i + 3]) for i in range(max(len(w) - 2, 0))} or w)
 
 
 def novelty(text: str, recent: list[str]) -> float:
