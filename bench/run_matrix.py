@@ -672,6 +672,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cache", type=Path, default=Path(".postloop/bench-cache"),
                    help="one JSON per run; reused unless --fresh")
     p.add_argument("--fresh", action="store_true", help="rerun every simulation, ignoring the cache")
+    p.add_argument("--cached-only", action="store_true",
+                   help="run nothing: the table and plots from the runs already in the cache")
     args = p.parse_args(argv)
     args.table = args.table or args.out / "results.md"
     args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
@@ -693,8 +695,12 @@ def reproduce_command(argv: list[str] | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     command = reproduce_command(argv)
-    jobs = [Job(s, p, seed, args.days) for s in args.scenarios for seed in range(1, args.seeds + 1)
+    # Seed by seed, so a matrix stopped early has every scenario and policy at the first seeds.
+    jobs = [Job(s, p, seed, args.days) for seed in range(1, args.seeds + 1) for s in args.scenarios
             for p in args.policies]
+    if args.cached_only:
+        # The table from the runs already in the cache; the others are listed as not run.
+        jobs = [j for j in jobs if load_cached(args.cache / j.cache_name) is not None]
     print(f"{len(jobs)} runs: {len(args.scenarios)} scenarios x {len(args.policies)} policies x "
           f"{args.seeds} seeds, {args.days} days each, {args.jobs} at a time", flush=True)
     outcomes = run_matrix(jobs, args.cache, args.fresh, args.jobs)
