@@ -159,7 +159,10 @@ class LocksTable(Model):
 
     lock_id = UnicodeAttribute(hash_key=True)
     owner = UnicodeAttribute()
-    expires_at = TTLAttribute()
+    # None: an item that never expires (an account's pause flag, adapters/pause_flags.py).
+    expires_at = TTLAttribute(null=True)
+    note = UnicodeAttribute(null=True)    # a pause's reason
+    since = UnicodeAttribute(null=True)   # when a pause began (ISO 8601)
 
 
 ALL_TABLES = {

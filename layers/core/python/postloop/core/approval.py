@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Callable, Protocol
 
 from postloop.core.ports import DecisionStore
 from postloop.core.records import Decision, Status
@@ -103,7 +103,8 @@ def request_approval(account_id: str, decision_id: str, token: str | None, now: 
 
 
 def answer_approval(account_id: str, decision_id: str, approve: bool, reviewer: str, now: datetime,
-                    deps: ApprovalDeps) -> ApprovalResult:
+                    deps: ApprovalDeps, *, reason: str | None = None,
+                    edit: Callable[[Decision], None] | None = None) -> ApprovalResult:
     """Apply a person's answer and resume the workflow if it is waiting.
 
     Answering again with the same answer only resumes again (for when the first
@@ -113,10 +114,15 @@ def answer_approval(account_id: str, decision_id: str, approve: bool, reviewer: 
     d = _load(deps, account_id, decision_id)
     answer = "approved" if approve else "rejected"
     if d.status is Status.AWAITING_APPROVAL:
+        if approve and edit is not None:
+            # The person's own text, already rescored by plan's checks (core/review.py).
+            edit(d)
         d.status = Status.PLANNED if approve else Status.REJECTED
-        d.status_reason = None if approve else f"rejected by {reviewer}"
+        d.status_reason = None if approve else f"rejected by {reviewer}" + (f": {reason}" if reason else "")
         d.updated_at = now
         d.approval = {**d.approval, "answer": answer, "reviewer": reviewer, "answered_at": _iso(now)}
+        if reason:
+            d.approval["reason"] = reason
         # Saved before resuming: a resumed workflow goes on to post, which must see `planned`.
         deps.decisions.save(d)
         return ApprovalResult(d, "answered", _resume(deps, d))

@@ -31,6 +31,7 @@ from postloop.core.ports import (
     Writer,
     WriterFailed,
 )
+from postloop.core.pause import PauseFlags
 from postloop.core.predictor import engagement_vector, predict
 from postloop.core.quality import (QualityContext, QualityReport, blend_with_judge, quality_rejection,
                                    score_quality)
@@ -87,6 +88,7 @@ class PlanDeps:
     moderator: Moderator | None = None   # safety.moderation
     judge: Judge | None = None           # judge.weight > 0
     embedder: Embedder | None = None     # novelty.method "embeddings"
+    pause: PauseFlags | None = None      # a person's pause of the account (core/pause.py); None: never paused
 
 
 @dataclass
@@ -254,6 +256,18 @@ def plan(config: AccountConfig, scheduled_time: datetime, deps: PlanDeps) -> Dec
     if existing is not None:
         return existing
     require_checks(config, deps)
+
+    paused = deps.pause.paused(config.account_id) if deps.pause is not None else None
+    if paused is not None:
+        # Paused by a person: recorded like a budget stop, nothing written, nothing posted.
+        skipped = Decision(account_id=config.account_id, decision_id=decision_id, planned_at=now,
+                           status=Status.SKIPPED, status_reason=paused.describe(), policy=config.policy,
+                           updated_at=now)
+        try:
+            deps.decisions.put_new(skipped)
+        except AlreadyExists:
+            return deps.decisions.get(config.account_id, decision_id)
+        return skipped
 
     over = over_budget(config, now, deps)
     if over:

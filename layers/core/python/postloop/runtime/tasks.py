@@ -106,7 +106,8 @@ def plan_task(event, w) -> dict:
                     outcomes=w.outcomes,
                     moderator=getattr(w, "moderator", None) if config.safety.moderation else None,
                     judge=getattr(w, "judge", None) if config.judge.weight > 0 else None,
-                    embedder=getattr(w, "embedder", None) if config.novelty.method == "embeddings" else None)
+                    embedder=getattr(w, "embedder", None) if config.novelty.method == "embeddings" else None,
+                    pause=getattr(w, "pause_flags", None))
     d = plan(config, e.scheduled_time, deps)
     p = d.prediction
     return {

@@ -92,6 +92,11 @@ class Wiring:
         return RedisModelCache(connect=lambda: redis_client(url), on_reject=report_cache_rejection)
 
     @cached_property
+    def pause_flags(self):
+        from postloop.adapters.pause_flags import DynamoPauseFlags
+        return DynamoPauseFlags(self.tables.locks)
+
+    @cached_property
     def resumer(self):
         import boto3
 
