@@ -363,6 +363,37 @@ def repeat_lost_share(run: dict) -> float:
     return lost / max(len(trace), 1)
 
 
+COLD_START_DAYS = 14
+LOSS_PARTS = ("cold start", "lost slots", "wrong type", "wrong hour", "text and fatigue")
+
+
+def loss_split(run: dict) -> dict[str, float]:
+    """Where the run's regret per slot went, in points of the oracle's sum (they add up to 1 - per slot).
+
+    cold start: every shortfall in the first COLD_START_DAYS days; after that, lost slots (posted
+    nothing), wrong type (posted another type than the oracle's for that slot), wrong hour (its type,
+    another hour), and text and fatigue (its type and hour, a draft the audience liked less or more
+    fatigue). Exploration is inside the type and hour parts (a trace does not tell an explored pick apart).
+    """
+    rows = [t for t in run["trace"] if not t.get("after_end")]
+    total = sum(t["oracle"] for t in rows) or 1.0
+    out = dict.fromkeys(LOSS_PARTS, 0.0)
+    for t in rows:
+        gap = t["oracle"] - t["expected"]
+        if t["day"] < COLD_START_DAYS:
+            part = "cold start"
+        elif t.get("status") != "posted":
+            part = "lost slots"
+        elif t.get("content_type") != t.get("best_content_type"):
+            part = "wrong type"
+        elif t.get("hour") != t.get("best_hour"):
+            part = "wrong hour"
+        else:
+            part = "text and fatigue"
+        out[part] += gap / total
+    return out
+
+
 def extra_tables(results: list[dict], scenarios: list[str]) -> list[str]:
     """The old ratio, totals next to the oracle's, regret per slot against seed-naive, lost slots, and
     how well the bot's quality score tracks the audience's appeal (medians over seeds)."""
@@ -404,6 +435,17 @@ def extra_tables(results: list[dict], scenarios: list[str]) -> list[str]:
         ratio = (1 - ours) / (1 - naive) if naive < 1 else float("nan")
         lines.append(f"| {s} | {1 - ours:.3f} | {1 - naive:.3f} | {fmt(ratio, 2)} | "
                      f"{'yes' if ratio <= REGRET_TARGET else 'no'} | {fmt(corr, 2)} |")
+    lines += ["", "## Where postloop's regret goes (points of the oracle's sum, median over seeds)", "",
+              f"Cold start: the first {COLD_START_DAYS} days; then slots that posted nothing, the wrong type, the "
+              "right type at the wrong hour, and the right type and hour with a less liked draft or more fatigue "
+              "(negative when the bot's draft or spacing beat the oracle's). Exploration sits in the type and hour "
+              "parts.", "",
+              "| scenario | " + " | ".join(LOSS_PARTS) + " |", "| --- | " + " | ".join("---" for _ in LOSS_PARTS) + " |"]
+    for s in scenarios:
+        splits = [loss_split(r) for r in results if r["scenario"] == s and r["policy"] == "postloop"]
+        if splits:
+            lines.append(f"| {s} | " + " | ".join(f"{np.median([x[k] for x in splits]) * 100:+.1f}"
+                                                   for k in LOSS_PARTS) + " |")
     return lines
 
 

@@ -240,3 +240,10 @@ def test_the_default_output_is_a_scratch_folder():
     args = rm.parse_args([])
     assert args.out == Path("bench/out") and args.table == Path("bench/out/results.md")
     assert set(rm.SCENARIOS) >= {"weekly", "fatigue", "growth", "realistic"} and args.seeds >= 5
+
+
+def test_the_loss_split_adds_up_to_the_regret_per_slot():
+    run = fake_run("stationary", "postloop", 1, 0.9, days=20)
+    split = rm.loss_split(run)
+    assert sum(split.values()) == pytest.approx(1 - run["per_slot"])
+    assert split["lost slots"] > 0 and split["cold start"] > 0
