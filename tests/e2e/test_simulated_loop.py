@@ -65,7 +65,7 @@ def test_each_function_runs_locally_with_its_sample_event(function, redis_binary
     code = cli.main(["invoke", function, "--event", str(EVENTS / f"{function}.json"), "--history-days", "3"])
     out = capsys.readouterr().out
     assert code == 0, out
-    result = json.loads(out[out.rindex("\n{\n") + 1:] if "\n{\n" in out else out[out.index("{"):])
+    result = json.loads(out)   # stdout holds the result alone (logs and metrics go to stderr)
     assert result["account_id"] == "demo"
     expected = {"plan": "decision_id", "approve": "resumed", "post": "post_ids", "scrape": "written",
                 "learn": "model_version"}[function]
@@ -87,6 +87,8 @@ def test_simulate_cli_reports_what_was_learned(redis_binary, capsys):
     assert code == 0
     assert "Content type shares among posts" in out and "Posting hour shares" in out
     assert "Latest model" in out and "random:" in out
+    # The headline, right under the title, is the per-slot score against the oracle under the same rules.
+    assert out.splitlines()[1].startswith("PER PLANNED SLOT: ")
 
 
 def test_simulate_json_output(redis_binary, capsys):
@@ -95,6 +97,9 @@ def test_simulate_json_output(redis_binary, capsys):
     assert code == 0
     assert data["policy"] == "postloop" and data["days"] == 4 and data["posted"] > 0
     assert data["decisions"] == 4 * 6
+    assert 0 < data["per_slot"] == pytest.approx(data["slot_expected"] / data["slot_oracle_expected"])
+    assert data["slots"] + sum(t["after_end"] for t in data["trace"]) == 4 * 6
+    assert data["expected_engagements"] > 0 and data["oracle_expected_engagements"] > 0
 
 
 def test_simulate_rejects_an_unknown_scenario(capsys):
