@@ -36,6 +36,7 @@ def expected_permissions(accounts: list[str], openai: bool) -> dict[str, set[tup
         | pairs({"dynamodb:GetItem", "dynamodb:PutItem"}, CM)
         | pairs({"dynamodb:Query"}, f"{CM}/index/by_posted_at", f"{CM}/index/by_planned_at",
                 "table:outcomes/index/by_collected_at", "table:bandit_arms", "table:model_versions")
+        | pairs({"dynamodb:GetItem"}, "table:locks")   # the account's pause flag
         | (pairs({"secretsmanager:GetSecretValue"}, "secret:openai") if openai else set())
         | pairs(ENI, "*"),
         "approve": base["approve"]
