@@ -43,6 +43,8 @@ PYTHON_VERSION = "3.13"
 # place, so checking (re-reading every source) would buy nothing.
 COMPILE_ARGS = ("-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash")
 UPDATE_COMMAND = "bash .ci/update-deps"
+# Where Lambda unpacks a layer's python/ folder.
+LAYER_PATH = "/opt/python"
 
 
 class DependencyBuildError(RuntimeError):
@@ -216,7 +218,7 @@ NO_PYC = ("openai/resources/beta", "openai/types/beta", "openai/resources/admin"
           "redis/commands/bf", "redis/commands/vectorset",
           "pydantic/v1")
 # Bumped when the builder changes what it makes from the same pins in a way the lists above do not show.
-BUILD_REVISION = 2
+BUILD_REVISION = 3
 
 
 def build_settings(platform: Platform = LAMBDA) -> dict:
@@ -285,18 +287,22 @@ def _no_pyc_pattern(directory: Path) -> str:
     return re.escape(str(directory)) + "/(?:" + "|".join(re.escape(p) for p in NO_PYC) + ")/"
 
 
-def compile_tree(directory: Path, *, exclude_unused: bool = False) -> None:
+def compile_tree(directory: Path, *, exclude_unused: bool = False, deployed_at: str = LAYER_PATH) -> None:
     """Write python3.13 .pyc (hash-based, unchecked) next to every .py under `directory`.
 
-    With `exclude_unused`, the subtrees of NO_PYC under `directory` stay source-only.
+    The file names inside the .pyc are those of `deployed_at` (where Lambda unpacks the layer),
+    not of the build folder, so the same pins give the same bytes wherever they are built. With
+    `exclude_unused`, the subtrees of NO_PYC under `directory` stay source-only.
     """
     python = find_runtime_python()
     if python is None:
         raise DependencyBuildError("no python3.13 found to compile the layer's .pyc files")
     exclude = ["-x", _no_pyc_pattern(Path(directory))] if exclude_unused else []
+    paths = ["-s", str(directory), "-p", deployed_at]
     # compileall exits non-zero when any file fails to compile; some wheels ship
     # files for other Python versions on purpose, and those stay source-only.
-    result = subprocess.run([python, *COMPILE_ARGS, *exclude, str(directory)], capture_output=True, text=True)
+    result = subprocess.run([python, *COMPILE_ARGS, *paths, *exclude, str(directory)], capture_output=True,
+                            text=True)
     if result.returncode != 0:
         failed = [line for line in result.stdout.splitlines() if line.startswith("***")]
         print(f"postloop layer: {len(failed)} file(s) left without .pyc", file=sys.stderr)
@@ -331,7 +337,7 @@ def build_dependencies_layer(output_dir: Path, pins: tuple[Pin, ...] | None = No
     trim(target)
     compile_tree(target, exclude_unused=True)
     if runtime_dir is not None:
-        compile_tree(Path(runtime_dir))
+        compile_tree(Path(runtime_dir), deployed_at=str(runtime_dir))
     return pins
 
 
@@ -499,7 +505,7 @@ class _LocalCore:
 
 
 def _docker_compile(path: str) -> str:
-    return f"python {' '.join(COMPILE_ARGS[1:])} {path} || true"
+    return f"python {' '.join(COMPILE_ARGS[1:])} -s {path} -p {LAYER_PATH} {path} || true"
 
 
 def dependencies_code(workdir: Path, pins: tuple[Pin, ...] | None = None) -> lambda_.Code:

@@ -116,3 +116,19 @@ def test_unused_subtrees_keep_their_source_but_get_no_pyc(tmp_path):
     dl.compile_tree(tmp_path / "python", exclude_unused=True)
     assert list((used.parent / "__pycache__").glob("responses.cpython-313.pyc"))
     assert unused.exists() and not (unused.parent / "__pycache__").exists()
+
+
+def test_pyc_name_where_lambda_unpacks_the_layer_so_builds_are_byte_identical(tmp_path):
+    import marshal
+
+    def compiled(folder, **kw):
+        _write(tmp_path / folder / "python/pkg/mod.py", "def f():\n    return 1\n")
+        dl.compile_tree(tmp_path / folder / "python", **kw)
+        return next((tmp_path / folder / "python/pkg/__pycache__").glob("mod.cpython-313.pyc")).read_bytes()
+
+    here, there = compiled("a"), compiled("somewhere/much/deeper")
+    assert here == there
+    assert marshal.loads(here[16:]).co_filename == "/opt/python/pkg/mod.py"
+    # Guard off (the build folder's own path inside the .pyc): bytes depend on where it was built.
+    assert (compiled("c", deployed_at=str(tmp_path / "c" / "python"))
+            != compiled("dd", deployed_at=str(tmp_path / "dd" / "python")))
