@@ -1,4 +1,5 @@
-"""The pause flag of each account: one item in the locks table, `paused#<account id>`.
+"""Control items in the locks table: each account's pause flag (`paused#<account id>`) and the
+used review tokens (`review#<nonce>`).
 
 The locks table already holds small per-account control items; a pause has no end,
 so its item carries no `expires_at` (DynamoDB's TTL leaves it alone). Plan reads it
@@ -43,4 +44,30 @@ class DynamoPauseFlags:
             if getattr(err, "cause_response_code", None) == "ConditionalCheckFailedException":
                 return False
             raise
+        return True
+
+
+class DynamoTokenLedger:
+    """Used review tokens: `review#<nonce>` in the locks table, written only if absent, cleared by TTL
+    when the token would have expired anyway."""
+
+    def __init__(self, table):
+        self._t = table
+
+    def spend(self, nonce: str, expires_at: datetime) -> bool:
+        from pynamodb.exceptions import PutError
+        try:
+            self._t("review#" + nonce, owner="review", expires_at=expires_at).save(
+                condition=self._t.lock_id.does_not_exist())
+        except PutError as err:
+            if getattr(err, "cause_response_code", None) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def spent(self, nonce: str) -> bool:
+        try:
+            self._t.get("review#" + nonce, consistent_read=True)
+        except DoesNotExist:
+            return False
         return True
