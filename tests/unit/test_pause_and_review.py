@@ -133,3 +133,30 @@ def test_reject_keeps_the_reason():
 def test_split_parts():
     assert split_parts("one\n---\ntwo\n\n") == ["one", "two"]
     assert split_parts("  \n") == []
+
+
+def test_the_approval_message_carries_the_review_links():
+    from postloop.core.approval import request_approval
+    from postloop.core.review_tokens import TokenSigner
+    from postloop.runtime.review_http import review_links
+
+    sent = []
+
+    class Notifier:
+        def notify(self, subject, message):
+            sent.append(message)
+
+    decisions, signer = MemoryDecisionStore(), TokenSigner(b"s" * 32)
+    _waiting(decisions)
+    deps = ApprovalDeps(decisions, Resumer(), Notifier(),
+                        review_links=lambda d, now: review_links(signer, "https://r.example/", d, now))
+    request_approval("demo", "d1", "tok", NOW, deps)
+    approve_url = next(line.split(" ", 1)[1] for line in sent[0].splitlines() if line.startswith("Approve: "))
+    assert approve_url.startswith("https://r.example/?a=demo&d=d1&do=approve&t=")
+    assert "Reject: https://r.example/?a=demo&d=d1&do=reject&t=" in sent[0]
+    # Without links the message keeps the hand-invoked answer only.
+    sent.clear()
+    decisions2 = MemoryDecisionStore()
+    _waiting(decisions2)
+    request_approval("demo", "d1", "tok", NOW, ApprovalDeps(decisions2, Resumer(), Notifier()))
+    assert "Approve:" not in sent[0] and sent[0].count("Answer by invoking the approve function") == 1

@@ -42,6 +42,8 @@ class ApprovalDeps:
     decisions: DecisionStore
     resumer: WorkflowResumer | None = None
     notifier: ApprovalNotifier | None = None
+    # (decision, now) -> {"approve": url, "reject": url}: the review page's one-time links (runtime/review_http.py)
+    review_links: Callable[[Decision, datetime], dict[str, str]] | None = None
 
 
 @dataclass
@@ -98,7 +100,8 @@ def request_approval(account_id: str, decision_id: str, token: str | None, now: 
     d.updated_at = now
     deps.decisions.save(d)
     if deps.notifier is not None:
-        deps.notifier.notify(*approval_message(d))
+        links = deps.review_links(d, now) if deps.review_links is not None else None
+        deps.notifier.notify(*approval_message(d, links))
     return ApprovalResult(d, "waiting", False)
 
 
@@ -134,15 +137,18 @@ def answer_approval(account_id: str, decision_id: str, approve: bool, reviewer: 
     raise ApprovalError(f"decision {decision_id} is {d.status.value}, not awaiting approval")
 
 
-def approval_message(d: Decision) -> tuple[str, str]:
-    """Subject and body of the note asking a person for an answer."""
+def approval_message(d: Decision, links: dict[str, str] | None = None) -> tuple[str, str]:
+    """Subject and body of the note asking a person for an answer (with the review page's links when given)."""
     body = "\n\n".join(d.parts)
     when = _iso(d.scheduled_for) or "unscheduled"
     subject = f"postloop: approve a {d.content_type or 'post'} for {d.account_id}?"
     message = (
         f"Account: {d.account_id}\nDecision: {d.decision_id}\nType: {d.content_type}\nPlanned for: {when}\n\n"
         f"{body}\n\n"
-        "Answer by invoking the approve function with\n"
+        + (f"Approve: {links['approve']}\nReject: {links['reject']}\n"
+           "(each link opens a page where you can also edit the text; it works once and expires in 48 hours)\n\n"
+           "Or answer " if links else "Answer ")
+        + "by invoking the approve function with\n"
         f'{{"action": "answer", "account_id": "{d.account_id}", "decision_id": "{d.decision_id}", '
         '"approve": true, "reviewer": "<your name>"}\n'
         "(approve: false to reject)."

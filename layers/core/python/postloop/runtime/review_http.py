@@ -198,6 +198,12 @@ def signer_from_secret(value: Any) -> TokenSigner:
     return TokenSigner(value.encode("utf-8"))
 
 
+def review_settings(env=None) -> tuple[str | None, str | None]:
+    """(signing secret id, the review page's URL) from the environment; None where unset."""
+    env = os.environ if env is None else env
+    return env.get(ENV_SECRET_ID) or None, env.get(ENV_REVIEW_URL) or None
+
+
 def settings_from_env(env=None) -> tuple[str, str | None]:
     env = os.environ if env is None else env
     secret_id = env.get(ENV_SECRET_ID)

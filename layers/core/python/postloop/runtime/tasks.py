@@ -209,7 +209,8 @@ def approve_task(event, w, clock=None) -> dict:
     """The workflow's request for an answer, or a person's answer; returns the cycle's output."""
     e = parse_approval(event)
     config = w.account(e.account_id)
-    deps = ApprovalDeps(w.decisions, getattr(w, "resumer", None), getattr(w, "approval_notifier", None))
+    deps = ApprovalDeps(w.decisions, getattr(w, "resumer", None), getattr(w, "approval_notifier", None),
+                        review_links=getattr(w, "review_links", None) if e.action == "request" else None)
     if e.action == "request":
         r = request_approval(config.account_id, e.decision_id, e.task_token, e.now, deps)
     else:

@@ -97,6 +97,18 @@ class Wiring:
         return DynamoPauseFlags(self.tables.locks)
 
     @cached_property
+    def review_links(self):
+        """(decision, now) -> the review page's approve and reject links for the approval message, or
+        None when the deployment has no review page (POSTLOOP_REVIEW_URL / POSTLOOP_REVIEW_SECRET_ID unset)."""
+        from postloop.runtime.review_http import review_links, review_settings, signer_from_secret
+        secret_id, url = review_settings()
+        if not (secret_id and url):
+            return None
+        from aws_lambda_powertools.utilities import parameters
+        signer = signer_from_secret(parameters.get_secret(secret_id, max_age=300))
+        return lambda d, now: review_links(signer, url, d, now)
+
+    @cached_property
     def resumer(self):
         import boto3
 
