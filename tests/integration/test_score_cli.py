@@ -171,7 +171,7 @@ def test_bad_files_accounts_and_content_types(capsys, tmp_path):
     cases = [((str(tmp_path),), "is a directory, not a file of drafts"),
              (("--account", "nobody", str(tmp_path / "x")), "no shipped account 'nobody' (shipped: demo"),
              (("--account", str(tmp_path / "none.json"), str(tmp_path / "x")),
-              f"account: account configuration file not found: {tmp_path / 'none.json'}"),
+              f"account: {tmp_path / 'none.json'}: account file not found"),
              (("--content-type", "meme", str(tmp_path / "x")), "--content-type: unknown content type 'meme'")]
     for args, message in cases:
         assert cli.main(["score", *args]) == 2

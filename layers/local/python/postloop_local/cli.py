@@ -22,6 +22,45 @@ def _quiet_handlers(log_path: Path):
     return contextlib.redirect_stdout(log_path.open("a", encoding="utf-8"))
 
 
+# Limits of the numeric flags: a simulated day holds every decision, post and trace row in memory
+# (about 1 MB a day with the embedded backend), so days are capped where a run still fits.
+MAX_SIM_DAYS = 730
+MAX_HISTORY_DAYS = 60
+MAX_SEED = 2**32 - 1   # numpy's seeds
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def int_in(lo: int, hi: int, why: str = ""):
+    """An argparse type: a whole number in [lo, hi], or a usage error saying so."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text, 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{value} is outside {lo}-{hi}{why}")
+        return value
+    parse.__name__ = "whole number"
+    return parse
+
+
+def _use_account(args, scenario, command: str) -> dict | None:
+    """Check the account the run will use (--account, else the scenario's) and point the scenario at it;
+    every problem of the file is printed, each naming the file and field. The account's JSON, or None."""
+    from postloop_local.account_file import AccountFileError, load_one
+    chosen = getattr(args, "account", None) or scenario.account
+    try:
+        path, data = load_one(chosen)
+    except AccountFileError as err:
+        where = "--account" if getattr(args, "account", None) else f"scenario {scenario.name}: account"
+        print(f"postloop {command}: {where} {chosen}: cannot be used:", file=sys.stderr)
+        for problem in err.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return None
+    scenario.base["account"] = str(path)
+    return data
+
+
 def cmd_simulate(args) -> int:
     from postloop_local import simulate
     from postloop_local.scenario import ScenarioError, load_scenario
@@ -31,8 +70,7 @@ def cmd_simulate(args) -> int:
     except ScenarioError as err:
         print(f"postloop simulate: {err}", file=sys.stderr)
         return 2
-    if args.days < 1:
-        print("postloop simulate: --days must be at least 1", file=sys.stderr)
+    if _use_account(args, scenario, "simulate") is None:
         return 2
     if args.novelty == "local":
         from postloop_local.local_embeddings import LocalModelUnavailable, shared
@@ -46,7 +84,10 @@ def cmd_simulate(args) -> int:
         return 2
     log_path = LOG_DIR / "simulate.log"
 
+    last_progress: dict[str, str] = {}
+
     def progress(line: str) -> None:
+        last_progress[label] = line
         if not args.json:
             end = "\r" if sys.stderr.isatty() else "\n"
             print(f"  [{label}] {line}", file=sys.stderr, end=end, flush=True)
@@ -55,11 +96,28 @@ def cmd_simulate(args) -> int:
     if args.policy in (None, "postloop") and not args.no_baseline:
         runs.append(("random", "random"))
     results = {}
+    log_size = log_path.stat().st_size if log_path.exists() else 0
     for label, policy in runs:
-        with _quiet_handlers(log_path):
-            results[label] = simulate.run(scenario, days=args.days, seed=args.seed, policy=policy,
-                                          progress=progress, use_redis_server=not args.in_process_redis,
-                                          backend=args.backend, novelty=args.novelty)
+        try:
+            with _quiet_handlers(log_path):
+                results[label] = simulate.run(scenario, days=args.days, seed=args.seed, policy=policy,
+                                              progress=progress, use_redis_server=not args.in_process_redis,
+                                              backend=args.backend, novelty=args.novelty)
+        except KeyboardInterrupt:
+            # Ctrl-C: what ran so far, in a few lines, and the shell's code for an interrupt.
+            print(file=sys.stderr)
+            print(f"postloop simulate: interrupted during the {label} run of {args.days} days", file=sys.stderr)
+            for done in runs:
+                name = done[0]
+                if name in results:
+                    r = results[name]
+                    print(f"  {name}: finished: {r.decisions} decisions, {len(r.posts)} posted, "
+                          f"per planned slot {r.per_slot:.3f}", file=sys.stderr)
+                elif name in last_progress:
+                    print(f"  {name}: stopped at {last_progress[name]}", file=sys.stderr)
+                else:
+                    print(f"  {name}: not started", file=sys.stderr)
+            return 130
         if not args.json and sys.stderr.isatty():
             print(file=sys.stderr)
     main, baseline = results[runs[0][0]], results.get("random")
@@ -67,7 +125,8 @@ def cmd_simulate(args) -> int:
         print(json.dumps(_as_json(main, baseline, scenario), indent=2))
     else:
         print(simulate.summary(main, baseline, scenario))
-        print(f"\n(handler logs and metrics: {log_path})")
+        if log_path.exists() and log_path.stat().st_size > log_size:   # the memory backend writes none
+            print(f"\n(handler logs and metrics: {log_path})")
     if args.report is not None:
         from postloop_local import report
         page = report.write(simulate.activity(main, simulate.load_account(scenario.account)), Path(args.report))
@@ -131,11 +190,8 @@ def _as_json(main, baseline, scenario) -> dict:
 
 def cmd_invoke(args) -> int:
     from postloop.core.events import EventError, parse_time
-    from postloop_local import simulate
-    from postloop_local.backends import LocalBackends
-    from postloop_local.invoke import FUNCTIONS, invoke
+    from postloop_local.invoke import FUNCTIONS
     from postloop_local.scenario import ScenarioError, load_scenario
-    from postloop_local.world import World
 
     if args.function not in FUNCTIONS:
         print(f"postloop invoke: unknown function {args.function!r}; one of {', '.join(FUNCTIONS)}", file=sys.stderr)
@@ -148,11 +204,28 @@ def cmd_invoke(args) -> int:
     except json.JSONDecodeError as err:
         print(f"postloop invoke: {args.event} is not valid JSON ({err.msg} at line {err.lineno})", file=sys.stderr)
         return 2
+    except (OSError, UnicodeDecodeError, RecursionError) as err:
+        print(f"postloop invoke: {args.event}: cannot be read as JSON ({type(err).__name__})", file=sys.stderr)
+        return 2
     try:
         scenario = load_scenario(args.scenario)
     except ScenarioError as err:
         print(f"postloop invoke: {err}", file=sys.stderr)
         return 2
+    # The event is checked before the simulator is imported and any backend starts (they take
+    # seconds), in the words the handler would use.
+    problem = _event_problem(args.function, event)
+    account = _use_account(args, scenario, "invoke") if problem is None else None
+    if problem is None and account is None:
+        return 2
+    problem = problem or _event_problem(args.function, event, account["account_id"])
+    if problem:
+        print(f"postloop invoke: {args.event}: {problem}", file=sys.stderr)
+        return 2
+    from postloop_local import simulate
+    from postloop_local.backends import LocalBackends
+    from postloop_local.invoke import invoke
+    from postloop_local.world import World
 
     # The moment the event happens: its schedule time or its `now`.
     when_raw = event.get("scheduled_time") or event.get("now") if isinstance(event, dict) else None
@@ -171,7 +244,13 @@ def cmd_invoke(args) -> int:
     clock = simulate.SimClock(start or parse_time(simulate.DEFAULT_START))
     world = World(scenario, args.seed, clock.now())
     log_path = LOG_DIR / "invoke-history.log"
-    with LocalBackends([account], world, clock.now) as backends:
+    import warnings
+    # Powertools warns when a handler raised before adding a metric; the error is reported below.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    result_out = sys.stdout
+    # Only the result goes to stdout (`| jq` works); logs and EMF metrics go to stderr.
+    with contextlib.redirect_stdout(sys.stderr), _logs_to_stderr(), \
+            LocalBackends([account], world, clock.now) as backends:
         print(f"local backends: Redis {backends.info.redis_kind}; X fake at {backends.info.x_base_url}",
               file=sys.stderr)
         if history_days:
@@ -191,10 +270,42 @@ def cmd_invoke(args) -> int:
         try:
             result = invoke(args.function, event)
         except Exception as err:
-            print(json.dumps({"errorType": type(err).__name__, "errorMessage": str(err)}, indent=2))
+            print(json.dumps({"errorType": type(err).__name__, "errorMessage": str(err)}, indent=2), file=result_out)
             return 1
     print(json.dumps(result, indent=2, default=str))
     return 0
+
+
+@contextlib.contextmanager
+def _logs_to_stderr():
+    """The handlers' Powertools logger writes to the stdout it saw when built; point it at stderr."""
+    from postloop.runtime.observability import logger
+    handlers = [h for h in logger.handlers if isinstance(h, __import__("logging").StreamHandler)]
+    saved = [h.stream for h in handlers]
+    for h in handlers:
+        h.setStream(sys.stderr)
+    try:
+        yield
+    finally:
+        for h, stream in zip(handlers, saved):
+            h.setStream(stream)
+
+
+def _event_problem(function: str, event, account_id: str | None = None) -> str | None:
+    """What the function's own event parser refuses in `event` (core/events.py), or an account the local
+    run does not hold; None when the event is fit to run."""
+    from postloop.core import events
+    parsers = {"plan": lambda e: events.parse_scheduled(e, "plan"), "learn": lambda e: events.parse_scheduled(e, "learn"),
+               "post": events.parse_post, "scrape": events.parse_scrape, "approve": events.parse_approval,
+               "cache": lambda e: events.parse_cache(e)}
+    try:
+        parsed = parsers[function](event)
+    except events.EventError as err:
+        return str(err)
+    if account_id is not None and parsed.account_id != account_id:
+        return (f"account_id {parsed.account_id!r} is not the account of this run ({account_id!r}); "
+                "use that id or pass --account FILE")
+    return None
 
 
 def _plan_for_post_event(event: dict, clock, invoke) -> None:
@@ -307,10 +418,11 @@ def _add_activity_source(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--from-run", metavar="FILE",
                      help="a run saved with `postloop simulate --json > FILE` (- for standard input)")
     src.add_argument("--account", metavar="ID",
-                     help="a deployed account: its DynamoDB tables, read only, with your AWS credentials")
+                     help="the id of a deployed account (not a file): its DynamoDB tables, read only, with "
+                          "your AWS credentials")
     parser.add_argument("--stack", default="postloop", help="with --account: the CloudFormation stack (default postloop)")
     parser.add_argument("--region", default=None, help="with --account: the stack's region (default: AWS_REGION)")
-    parser.add_argument("--days", type=int, default=None,
+    parser.add_argument("--days", type=int_in(1, MAX_SIM_DAYS), default=None,
                         help="with --account: the last N days (default 30); otherwise the days to simulate "
                              "(default 20, in-memory backend)")
     parser.add_argument("--scenario", default="stationary", help="without --from-run/--account: the scenario to simulate")
@@ -328,8 +440,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("simulate", help="run the loop on a simulated audience (the main local job)")
     s.add_argument("--scenario", default="stationary", help="a shipped scenario name or a YAML/JSON file")
-    s.add_argument("--days", type=int, default=45)
-    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--days", type=int_in(1, MAX_SIM_DAYS, " (a longer run does not fit in memory)"), default=45,
+                   help=f"simulated days, 1-{MAX_SIM_DAYS} (default 45)")
+    s.add_argument("--seed", type=int_in(0, MAX_SEED), default=1)
+    s.add_argument("--account", metavar="NAME|FILE", default=None,
+                   help="the account to run: a shipped name (demo) or your account JSON file "
+                        "(default: the scenario's; docs/accounts.md, docs/account.schema.json)")
     s.add_argument("--policy", choices=("postloop", "oracle", "random", "fixed", "seed-naive", "postloop-bandits",
                                         "postloop-winsorised"),
                    default=None,
@@ -348,13 +464,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_simulate)
 
     i = sub.add_parser("invoke", help="run one handler in-process with a sample event")
-    i.add_argument("function", help="plan, post, scrape or learn")
+    from postloop_local.invoke import FUNCTIONS
+    i.add_argument("function", choices=FUNCTIONS, metavar="FUNCTION", help=", ".join(FUNCTIONS))
     i.add_argument("--event", required=True, help="a JSON event file, e.g. events/plan.json")
     i.add_argument("--scenario", default="stationary", help="the simulated audience behind the fake X API")
-    i.add_argument("--history-days", type=int, default=4,
-                   help="simulated days run before the event so the stores hold data (0: none)")
-    i.add_argument("--seed", type=int, default=1)
-    i.add_argument("--log-level", default="INFO")
+    i.add_argument("--history-days", type=int_in(0, MAX_HISTORY_DAYS), default=4,
+                   help=f"simulated days run before the event so the stores hold data (0: none; at most "
+                        f"{MAX_HISTORY_DAYS})")
+    i.add_argument("--seed", type=int_in(0, MAX_SEED), default=1)
+    i.add_argument("--account", metavar="NAME|FILE", default=None,
+                   help="the account behind the event: a shipped name (demo) or your account JSON file "
+                        "(default: the scenario's)")
+    i.add_argument("--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS,
+                   help="the handlers' log level, on stderr (default INFO)")
     i.set_defaults(func=cmd_invoke)
 
     e = sub.add_parser("evaluate", help="score candidate policies on the bot's logged decisions (off-policy) "
@@ -419,10 +541,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _terminated(signum, frame):
+    # SIGTERM unwinds like an exception, so every temporary folder and local server is removed.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    import signal
+    signal.signal(signal.SIGTERM, _terminated)
+    if not getattr(args, "no_iam", False):
+        return args.func(args)   # IAM is enforced by default; postloop_local.iam (botocore) loads when used
     from postloop_local.iam import enforcing_by_default
-    with enforcing_by_default(not getattr(args, "no_iam", False)):
+    with enforcing_by_default(False):
         return args.func(args)
 
 

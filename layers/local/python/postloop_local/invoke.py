@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-from postloop_local.iam import as_function
-
 FUNCTIONS = ("plan", "approve", "post", "scrape", "learn")
 REPO_ROOT = Path(__file__).resolve().parents[4]
 FUNCTIONS_DIR = REPO_ROOT / "functions"
@@ -52,11 +50,13 @@ def load_handler(function: str):
 
 def invoke(function: str, event: dict):
     # Its AWS calls are signed with its own role when IAM is enforced (postloop_local/iam.py).
+    from postloop_local.iam import as_function   # here: botocore costs a second the CLI's checks need not pay
     with as_function(function):
         return load_handler(function)(event, LambdaContext(function_name=function))
 
 
 def run_as(function: str, task, *args, **kwargs):
     """Run `task` (e.g. one of postloop.runtime.tasks.TASKS) with `function`'s role."""
+    from postloop_local.iam import as_function
     with as_function(function):
         return task(*args, **kwargs)

@@ -319,4 +319,9 @@ def load_scenario(name_or_path: str) -> Scenario:
             data = yaml.safe_load(text)
     except Exception as err:  # a parse error of either format, reported with the file's name
         raise ScenarioError(f"{path.name}: cannot be parsed ({type(err).__name__}: {str(err)[:300]})") from None
-    return parse_scenario(data, path)
+    scenario = parse_scenario(data, path)
+    account = scenario.base["account"]
+    if account.endswith(".json") and not Path(account).is_absolute():
+        # An account file named by the scenario lives next to it, wherever the command runs from.
+        scenario.base["account"] = str((path.parent / account).resolve())
+    return scenario

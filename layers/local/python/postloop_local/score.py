@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from postloop.core.account import AccountConfig, ConfigError, load_accounts
+from postloop.core.account import AccountConfig, ConfigError, parse_account
 from postloop.core.ports import Draft, Embedder, Judge, Moderator
 
 ACCOUNTS_DIR = Path(__file__).parent / "accounts"
@@ -60,22 +60,14 @@ class Checkers:
 
 
 def load_account(name_or_file: str | None) -> AccountConfig:
-    """A shipped account by name (postloop_local/accounts/NAME.json) or an account JSON file."""
-    name_or_file = name_or_file or DEFAULT_ACCOUNT
-    shipped = ACCOUNTS_DIR / f"{name_or_file}.json"
-    path = shipped if ("/" not in name_or_file and not name_or_file.endswith(".json")) else Path(name_or_file)
-    if path == shipped and not shipped.exists():
-        names = ", ".join(sorted(p.stem for p in ACCOUNTS_DIR.glob("*.json")))
-        raise ScoreInputError(f"no shipped account {name_or_file!r} (shipped: {names}); "
-                              "or give the path of an account JSON file")
+    """A shipped account by name (postloop_local/accounts/NAME.json) or an account JSON file; every
+    problem of the file at once (postloop_local/account_file.py)."""
+    from postloop_local.account_file import AccountFileError, load_one
     try:
-        accounts = load_accounts(path)
-    except ConfigError as err:
-        raise ScoreInputError(f"account: {err}") from None
-    if len(accounts) != 1:
-        raise ScoreInputError(f"{path} holds {len(accounts)} accounts ({', '.join(accounts)}); "
-                              "give a file with the one account to score for")
-    return next(iter(accounts.values()))
+        path, data = load_one(name_or_file or DEFAULT_ACCOUNT)
+    except AccountFileError as err:
+        raise ScoreInputError("account: " + "\n  ".join(err.problems)) from None
+    return parse_account(data, where=str(path))
 
 
 def read_input(source: str, stdin: TextIO | None = None) -> tuple[str, str]:

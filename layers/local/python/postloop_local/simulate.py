@@ -202,7 +202,7 @@ def rank_correlation(a: list[float], b: list[float]) -> float | None:
 
 
 def load_account(name: str) -> dict:
-    path = Path(name) if name.endswith(".json") else ACCOUNTS_DIR / f"{name}.json"
+    path = Path(name) if name.endswith(".json") or "/" in name else ACCOUNTS_DIR / f"{name}.json"
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -659,7 +659,8 @@ def summary(result: SimResult, baseline: SimResult | None, scenario: Scenario) -
     best_type, best_hours = best_arms(scenario, account, result.days - 1)
     lines = [f"postloop simulate — scenario {result.scenario}, {result.days} days, seed {result.seed}",
              *headline(result, baseline),
-             f"backends: DynamoDB and Secrets Manager in moto; Redis: {result.backend}; X: fake API on 127.0.0.1",
+             (f"backends: {result.backend}" if result.backend.startswith("in-memory") else
+              f"backends: DynamoDB and Secrets Manager in moto; Redis: {result.backend}; X: fake API on 127.0.0.1"),
              f"writer: {result.writer}",
              f"novelty: {result.novelty}",
              f"decisions {result.decisions}: " + ", ".join(f"{k} {v}" for k, v in sorted(result.statuses.items()))]
