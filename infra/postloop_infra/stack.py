@@ -16,6 +16,7 @@ from postloop_infra.functions import CACHE_CLIENTS, Functions
 from postloop_infra.monitoring import Monitoring, Notifications
 from postloop_infra.network import Network
 from postloop_infra.options import DeployOptions
+from postloop_infra.review import ReviewPage
 from postloop_infra.schedules import Schedules
 from postloop_infra.storage import Storage
 from postloop_infra.workflow import PostCycleWorkflow
@@ -56,6 +57,10 @@ class PostloopStack(Stack):
         state_machine = self.workflow.state_machine
         # The approval waits in the cycle machine (the start machine only plans and starts it).
         self.functions.allow_task_response(self.workflow.cycle_state_machine)
+        # The review page of the approval links (a function URL); registered with the functions.
+        self.review = ReviewPage(self, "Review", functions=self.functions, tables=self.storage.tables,
+                                 openai_secret=self.credentials.openai, openai_env=options.openai_environment(),
+                                 state_machine=self.workflow.cycle_state_machine)
         self.schedules = Schedules(self, "Schedules", accounts=self.accounts, state_machine=state_machine,
                                    learn=self.functions.functions["learn"],
                                    dead_letters=self.functions.dead_letters)
@@ -82,6 +87,7 @@ class PostloopStack(Stack):
         CfnOutput(self, "DeadLetterQueueUrl", value=self.functions.dead_letters.queue_url)
         CfnOutput(self, "AlarmTopicArn", value=self.notifications.alarms.topic_arn)
         CfnOutput(self, "ApprovalTopicArn", value=self.notifications.approvals.topic_arn)
+        CfnOutput(self, "ReviewUrl", value=self.review.url.url)
         CfnOutput(self, "DashboardName", value=names.DASHBOARD_NAME)
 
 

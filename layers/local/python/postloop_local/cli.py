@@ -536,6 +536,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.set_defaults(func=cmd_report)
     from postloop_local import operate
     operate.add_parsers(sub)   # status, pause, resume, approve, reject: a deployed account
+    from postloop_local import account_memory
+    account_memory.add_parsers(sub)   # export, import: a deployed account's memory as JSON lines
     for runs_handlers in (s, i, f):
         runs_handlers.add_argument("--no-iam", action="store_true",
                                    help="do not check each function's AWS calls against its role as synthesized "
