@@ -55,6 +55,8 @@ class Synth:
         named.update({f"secret:x/{k}": s for k, s in stack.credentials.x.items()})
         if stack.credentials.openai is not None:
             named["secret:openai"] = stack.credentials.openai
+        named["secret:review-signing"] = stack.review.secret
+        named["url:review"] = stack.review.url
         named["topic:approvals"] = stack.notifications.approvals
         named["topic:alarms"] = stack.notifications.alarms
         named["queue:dead-letters"] = stack.functions.dead_letters

@@ -42,6 +42,7 @@ def expected_permissions(accounts: list[str], openai: bool) -> dict[str, set[tup
         "approve": base["approve"]
         | pairs({"dynamodb:GetItem", "dynamodb:PutItem"}, CM)
         | pairs({"sns:Publish"}, "topic:approvals")
+        | pairs({"secretsmanager:GetSecretValue"}, "secret:review-signing")   # signs the review links
         | pairs({"states:SendTaskSuccess"}, "state-machine:cycle"),
         "post": base["post"]
         | pairs({"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"}, CM)
@@ -199,8 +200,13 @@ def test_environment_passes_the_settings_the_function_requires(main_synth, name)
         assert not set(env) & set(OPENAI_CONTEXT.values())
     if name == "approve":
         assert env[names.ENV_APPROVAL_TOPIC_ARN] == "topic:approvals"
+        # The review page's links: its URL and the key that signs them (infra/postloop_infra/review.py).
+        assert env["POSTLOOP_REVIEW_URL"] == "url:review.FunctionUrl"
+        assert env["POSTLOOP_REVIEW_SECRET_ID"] == "secret:review-signing"
     allowed = {names.ENV_ACCOUNTS_FILE, names.ENV_REDIS_URL, names.ENV_X_SECRET_ID, names.ENV_OPENAI_SECRET_ID,
                names.ENV_APPROVAL_TOPIC_ARN, *names.TABLE_ENV.values(), *OPENAI_CONTEXT.values()}
+    if name == "approve":
+        allowed |= {"POSTLOOP_REVIEW_URL", "POSTLOOP_REVIEW_SECRET_ID"}
     assert set(env) <= allowed
 
 

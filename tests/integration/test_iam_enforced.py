@@ -220,7 +220,7 @@ def _local() -> iam.LocalResources:
 
 def test_every_reference_in_the_roles_resolves_to_a_local_arn_and_no_wildcard_appears(synthesized):
     policies = iam.resolved_policies(synthesized, _local())
-    assert set(policies) == {"plan", "approve", "post", "scrape", "learn"}
+    assert set(policies) == {"plan", "approve", "post", "scrape", "learn", "review"}
     for function, docs in policies.items():
         for _, doc in docs:
             for st in doc["Statement"]:

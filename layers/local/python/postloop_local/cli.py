@@ -538,6 +538,8 @@ def build_parser() -> argparse.ArgumentParser:
     operate.add_parsers(sub)   # status, pause, resume, approve, reject: a deployed account
     from postloop_local import account_memory
     account_memory.add_parsers(sub)   # export, import: a deployed account's memory as JSON lines
+    from postloop_local import history_import
+    history_import.add_parser(sub)    # import-history: a warm start from the account's posts on X
     for runs_handlers in (s, i, f):
         runs_handlers.add_argument("--no-iam", action="store_true",
                                    help="do not check each function's AWS calls against its role as synthesized "

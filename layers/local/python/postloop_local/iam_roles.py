@@ -90,6 +90,7 @@ def roles_from_stack(stack, template: dict) -> SynthesizedRoles:
     if stack.credentials.openai is not None:
         known[logical(stack.credentials.openai)] = {"kind": "openai_secret"}
     known[logical(stack.notifications.approvals)] = {"kind": "approval_topic"}
+    known[logical(stack.review.secret)] = {"kind": "review_secret"}   # approve signs the review links with it
     machines = [m for m in stack.workflow.node.find_all() if isinstance(m, sfn.StateMachine)]
     for machine in machines:
         which = "cycle" if machine is stack.workflow.cycle_state_machine else machine.node.id.lower()
@@ -206,6 +207,7 @@ class LocalResources:
     openai_secret: str | None = None              # secret ARN
     approval_topic: str | None = None             # topic ARN
     state_machines: dict[str, str] = field(default_factory=dict)  # "cycle" -> state machine ARN
+    review_secret: str | None = None              # secret ARN of the review links' key
 
     def arn(self, service: str, resource: str) -> str:
         return f"arn:{PARTITION}:{service}:{self.region}:{ACCOUNT}:{resource}"
@@ -224,6 +226,10 @@ class LocalResources:
             return self.approval_topic, self.approval_topic
         elif kind == "state_machine" and what["which"] in self.state_machines:
             arn = self.state_machines[what["which"]]
+            return arn, arn
+        elif kind == "review_secret":
+            # Local runs sign no review links unless given a key: then an ARN of nothing that exists here.
+            arn = self.review_secret or self.arn("secretsmanager", "secret:postloop/review-signing-not-local")
             return arn, arn
         elif kind == "log_group":
             # Not modelled locally: Lambda's own log delivery. An ARN of nothing that exists here.
