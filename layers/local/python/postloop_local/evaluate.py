@@ -11,7 +11,8 @@ An action is a (content type, hour) pair of the account. A candidate is a
 function giving π(a | decision point) over all pairs. The decision point of a
 logged row is its planning time, the quality of the draft that was posted and
 the model version that was live; the true value of a candidate on a row is
-Σ_a π(a|x) · world.expected_rate(type, local hour of the post time, quality, post time),
+Σ_a π(a|x) · world.expected_rate(type, local hour of the post time, appeal of the posted text
+(the audience's own reading, not the bot's quality), post time),
 with the post time of an hour taken as the next time the audience's clock
 shows it (the convention of `OracleChooser.best`), and the candidate's true
 value is the mean over the logged rows.
@@ -56,6 +57,7 @@ class LoggedRow:
     reward: float                # the 48 h engagement rate
     propensity: float            # P(type) · P(hour | type) as recorded: the joint probability of the pair
     model_version: str | None
+    post_id: str | None = None   # the world's truth reads the post's own text (its appeal), not `quality`
 
 
 @dataclass
@@ -102,6 +104,7 @@ def collect_rows(decisions: list[Decision], outcomes) -> list[LoggedRow]:
             content_type=d.content_type, hour=d.hour, quality=d.features.quality,
             reward=settled[0].engagement_rate, propensity=p,
             model_version=d.prediction.model_version if d.prediction else None,
+            post_id=d.post_ids[0] if d.post_ids else None,
         ))
     return rows
 
@@ -250,13 +253,19 @@ def fit_reward_model(config: AccountConfig, rows: list[LoggedRow], alpha: float 
                        fit.noise_var * p_inv @ gram @ p_inv, fit.noise_var, len(rows))
 
 
+def _appeal(world: World, r: LoggedRow) -> float:
+    """The audience's appeal of the row's posted text (the world's own reading; never the bot's score)."""
+    fate = world.fate(r.post_id) if r.post_id else None
+    return fate.appeal if fate is not None else world.appeal_center(r.posted_at)
+
+
 def true_values(config: AccountConfig, world: World, rows: list[LoggedRow]) -> np.ndarray:
     """(rows, pairs): the world's expected rate of each pair at each row's decision point."""
     out = np.empty((len(rows), len(action_pairs(config))))
     for i, r in enumerate(rows):
         for j, (t, h) in enumerate(action_pairs(config)):
             at = next_local_hour(r.planned_at, h, config.tz)
-            out[i, j] = world.expected_rate(t, world.local_hour(at), r.quality, at)
+            out[i, j] = world.expected_rate(t, world.local_hour(at), _appeal(world, r), at)
     return out
 
 
@@ -412,8 +421,8 @@ def run_evaluation(scenario: Scenario, *, days: int, seed: int, candidates: list
     built = [make_candidate(spec, run.config, run.models) for spec in candidates]
     results = evaluate_candidates(run, built, ridge_alpha)
     world = run.world
-    logged_truth = [world.expected_rate(r.content_type, world.local_hour(r.posted_at), r.quality, r.posted_at)
-                    for r in run.rows]
+    logged_truth = [world.expected_rate(r.content_type, world.local_hour(r.posted_at), _appeal(world, r),
+                                        r.posted_at) for r in run.rows]
     return EvaluationReport(
         scenario=scenario.name, days=days, seed=seed, decisions=len(run.decisions),
         statuses=dict(run.result.statuses), rows=len(run.rows),
