@@ -266,7 +266,8 @@ def test_plan_blocks_every_draft_when_moderation_fails():
     d = plan(config, NOW, deps)
     assert d.status is Status.REJECTED
     assert d.status_reason == f"{SAFETY_FAILURE}: moderation unavailable (TimeoutError)"
-    assert all(c["problems"] == [d.status_reason] for c in d.candidates)
+    # Every candidate carries the failure (a weak draft may carry a quality reason too).
+    assert all(d.status_reason in c["problems"] for c in d.candidates)
     assert d.features.checks["safety"]["error"] is True
     assert d.features.checks["openai"]["calls"] == {"moderation": 1, "judge": 0, "embeddings": 0}
     assert deps.decisions.get("a", d.decision_id).status is Status.REJECTED
