@@ -14,12 +14,29 @@ from pathlib import Path
 LOG_DIR = Path(".postloop")
 
 
+@contextlib.contextmanager
 def _quiet_handlers(log_path: Path):
-    """Send the handlers' metrics output to a file and keep their logs at WARNING."""
+    """Send the handlers' metrics output and their logs (kept at WARNING) to a file.
+
+    The Powertools logger writes to the stdout it saw when it was built, so redirecting stdout
+    alone would leave its warnings in the command's own output (`--json | jq` would break).
+    """
+    import logging
+
     from postloop.runtime.observability import logger
     logger.setLevel("WARNING")
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    return contextlib.redirect_stdout(log_path.open("a", encoding="utf-8"))
+    with log_path.open("a", encoding="utf-8") as out:
+        handlers = [h for h in logger.handlers if isinstance(h, logging.StreamHandler)]
+        saved = [h.stream for h in handlers]
+        for h in handlers:
+            h.setStream(out)
+        try:
+            with contextlib.redirect_stdout(out):
+                yield
+        finally:
+            for h, stream in zip(handlers, saved):
+                h.setStream(stream)
 
 
 # Limits of the numeric flags. A run keeps every decision, post and trace row in memory: measured
