@@ -301,13 +301,14 @@ def _logs_to_stderr():
     from postloop.runtime.observability import logger
     handlers = [h for h in logger.handlers if isinstance(h, __import__("logging").StreamHandler)]
     saved = [h.stream for h in handlers]
+    # Assigned, not setStream(): that flushes the old stream, which may be a closed capture by now.
     for h in handlers:
-        h.setStream(sys.stderr)
+        h.stream = sys.stderr
     try:
         yield
     finally:
         for h, stream in zip(handlers, saved):
-            h.setStream(stream)
+            h.stream = stream
 
 
 def _event_problem(function: str, event, account_id: str | None = None) -> str | None:
