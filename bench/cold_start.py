@@ -131,7 +131,7 @@ print(json.dumps(out))
 # Untimed, after the first call: what the rest of an invocation imports. The OpenAI calls go to
 # the local fake of the API (OPENAI_URL), over both APIs the code speaks; nothing else is contacted.
 REACH_SOURCE = """
-import importlib
+import importlib, os
 for name in REACH_MODULES:
     importlib.import_module(name)
 if OPENAI_URL and "plan" in FUNCTION_DIR:
@@ -146,7 +146,7 @@ if OPENAI_URL and "plan" in FUNCTION_DIR:
         OpenAIWriter("bench", "gpt-5.4-nano", base_url=OPENAI_URL, api=api, max_retries=0).write(request)
     OpenAIModerator("bench", base_url=OPENAI_URL, max_retries=0).moderate(["A nap restores alertness."])
     OpenAIEmbedder("bench", base_url=OPENAI_URL, max_retries=0).embed(["naps", "deep sleep"])
-if "plan" in FUNCTION_DIR:
+if os.path.basename(FUNCTION_DIR) in ("plan", "review"):               # review rescores an edited draft
     from postloop.core.quality import score_quality
     score_quality(["A 20-minute nap restores alertness because it ends before deep sleep starts."])
 if "plan" in FUNCTION_DIR or "learn" in FUNCTION_DIR:
@@ -161,6 +161,8 @@ REACH = {
     "post": ("requests_oauthlib", "postloop.adapters.x_auth"),
     "scrape": ("requests_oauthlib", "postloop.adapters.x_auth"),
     "approve": ("postloop.adapters.workflow_resumer",),
+    "review": ("postloop.runtime.review_http", "postloop.core.review", "postloop.adapters.pause_flags",
+               "aws_lambda_powertools.utilities.parameters"),
 }
 
 

@@ -63,7 +63,15 @@ def reach(cs, site, function: str, *, again: bool = False) -> dict:
     return out
 
 
-@pytest.mark.parametrize("function", ["plan", "post", "scrape", "learn", "approve"])
+# Every function the app deploys gets the layer: each folder of functions/ with a handler.
+FUNCTIONS = sorted(p.parent.name for p in (REPO / "functions").glob("*/handler.py"))
+
+
+def test_the_functions_are_found():
+    assert {"plan", "post", "scrape", "learn", "approve"} <= set(FUNCTIONS)
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
 def test_each_function_imports_only_compiled_modules_from_the_layer(layer, function):
     cs, site = layer
     out = reach(cs, site, function)
