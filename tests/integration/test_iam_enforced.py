@@ -363,6 +363,7 @@ def _approval(stack, *, answer: bool):
 PERMISSIONS = {
     "post may query its posts by posted_at": ("post", "dynamodb:Query", "by_posted_at", _post_reconciles),
     "plan may store its decision": ("plan", "dynamodb:PutItem", "StorageContentMetadata", _plan_stores),
+    "plan may read the pause flag": ("plan", "dynamodb:GetItem", "StorageLocks", _plan_stores),
     "learn may write the arms": ("learn", "dynamodb:BatchWriteItem", "StorageBanditArms", _learn),
     "learn may store the model": ("learn", "dynamodb:PutItem", "StorageModelVersions", _learn),
     "scrape may store an outcome": ("scrape", "dynamodb:PutItem", "StorageOutcomes", _scrape),
