@@ -16,7 +16,9 @@ they are never read.
 Reading. A blob is used only if it is what this code writes (`check_blob`): the schema
 version, the account asked for, the feature names the predictors build vectors for, one
 coefficient per feature (and a square precision matrix of that size), every number plan
-computes with finite. Anything else counts as a miss: `get_latest` returns None, so plan
+computes with finite. Anything else counts as a miss (`checked`, the one place a blob is
+judged, whichever way it was read: here, or through the cache function's `get` in
+adapters/lambda_model_cache.py): `get_latest` returns None, so plan
 reads DynamoDB, and `on_reject(account_id, reason, detail)` is told why (the wiring logs a
 warning and emits the `ModelCacheRejected` metric with the reason as a dimension). The bad
 blob stays until learn writes the next one, which it does on every run.
@@ -200,6 +202,19 @@ def _log_reject(account_id: str, reason: str, detail: str) -> None:
     logging.getLogger(__name__).warning("model cache blob rejected for %s (%s): %s", account_id, reason, detail)
 
 
+def checked(raw: bytes | str | None, account_id: str,
+            on_reject: Callable[[str, str, str], None] | None = None) -> ModelVersion | None:
+    """The model in `raw` (what `latest_key` held), or None when there was none or it fails
+    `check_blob`, in which case `on_reject(account_id, reason, detail)` is told why."""
+    if raw is None:
+        return None
+    try:
+        return check_blob(raw, account_id)
+    except BlobRejected as err:
+        (on_reject or _log_reject)(account_id, err.reason, err.detail)
+        return None
+
+
 class RedisModelCache:
     """ModelCache on Redis: a cluster client (RedisCluster) or a plain one (Redis).
 
@@ -226,19 +241,26 @@ class RedisModelCache:
         return self._r
 
     def put_latest(self, model: ModelVersion) -> None:
-        blob = encode_blob(model)
-        # One slot (the account's hash tag), so MULTI/EXEC is allowed on a cluster.
-        pipe = self.client.pipeline(transaction=True)
-        pipe.set(version_key(model.account_id, model.version), blob, ex=self._ttl)
-        pipe.set(latest_key(model.account_id), blob)
-        pipe.execute()
+        self.put_raw(model.account_id, model.version, encode_blob(model))
 
     def get_latest(self, account_id: str) -> ModelVersion | None:
+        return checked(self.get_raw(account_id), account_id, self._on_reject)
+
+    # What the cache function (functions/cache) serves to plan and learn outside the VPC: the
+    # stored text as it is, so the blob is judged by `checked` on the reader's side only.
+
+    def put_raw(self, account_id: str, version: str, blob: str) -> None:
+        """Store `blob` as `version` of the account's model and as its latest, atomically."""
+        # One slot (the account's hash tag), so MULTI/EXEC is allowed on a cluster.
+        pipe = self.client.pipeline(transaction=True)
+        pipe.set(version_key(account_id, version), blob, ex=self._ttl)
+        pipe.set(latest_key(account_id), blob)
+        pipe.execute()
+
+    def get_raw(self, account_id: str) -> str | None:
+        """What the account's `latest` key holds, as text (bytes that are not UTF-8 are replaced,
+        and `check_blob` then finds them malformed), or None when it holds nothing."""
         raw = self.client.get(latest_key(account_id))
         if raw is None:
             return None
-        try:
-            return check_blob(raw, account_id)
-        except BlobRejected as err:
-            self._on_reject(account_id, err.reason, err.detail)
-            return None
+        return raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw

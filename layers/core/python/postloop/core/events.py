@@ -172,3 +172,37 @@ def parse_approval(event: Any) -> ApprovalEvent:
     reviewer = _text(e, "reviewer", name) if "reviewer" in e else "unnamed reviewer"
     now = _time(e, "now", name) if e.get("now") is not None else None
     return ApprovalEvent(action, account_id, decision_id, now, approve=approve, reviewer=reviewer)
+
+
+# A model blob is a few tens of kilobytes (a precision matrix of about 30 x 30); Lambda takes 6 MB.
+MAX_BLOB_LENGTH = 1_000_000
+CACHE_ACTIONS = ("get", "put")
+
+
+@dataclass(frozen=True)
+class CacheEvent:
+    """cache: plan's `get` or learn's `put` of an account's latest model (adapters/lambda_model_cache.py)."""
+
+    action: str                    # "get" or "put"
+    account_id: str
+    version: str | None = None     # put only
+    blob: str | None = None        # put only: the model as adapters/redis_model_cache.encode_blob writes it
+
+
+def parse_cache(event: Any) -> CacheEvent:
+    name = "cache"
+    e = _obj(event, name)
+    action = e.get("action")
+    if action not in CACHE_ACTIONS:
+        raise EventError(f"{name} event: 'action' must be \"get\" or \"put\"")
+    account_id = _text(e, "account_id", name)
+    if action == "get":
+        return CacheEvent(action, account_id)
+    blob = e.get("blob")
+    # JSON as json.dumps writes it: printable, UTF-8, bounded. Whether it is a model is judged by
+    # the reader (redis_model_cache.checked), the one place that decides what plan computes with.
+    if not isinstance(blob, str) or not blob.strip() or len(blob) > MAX_BLOB_LENGTH or not blob.isprintable() \
+            or not _utf8(blob):
+        raise EventError(f"{name} event: 'blob' must be non-empty printable text of at most "
+                         f"{MAX_BLOB_LENGTH} characters")
+    return CacheEvent(action, account_id, _text(e, "version", name), blob)

@@ -109,6 +109,10 @@ class Settings:
     openai_moderation_model: str = "omni-moderation-latest"
     openai_max_output_tokens: int = 800
     openai_malformed_retries: int = 2
+    # The cache function plan and learn ask for the model cache when they run outside the VPC
+    # (adapters/lambda_model_cache.py); when set, it is used rather than POSTLOOP_REDIS_URL,
+    # which is then the cache function's own setting.
+    model_cache_function: str | None = None
 
     @property
     def judge_model(self) -> str:
@@ -118,6 +122,7 @@ class Settings:
         env_names = {
             "redis_url": "POSTLOOP_REDIS_URL",
             "x_secret_id": "POSTLOOP_X_SECRET_ID",
+            "model_cache_function": "POSTLOOP_MODEL_CACHE_FUNCTION",
         }
         for n in names:
             if not getattr(self, n):
@@ -156,4 +161,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         openai_max_output_tokens=_bounded(env, "POSTLOOP_OPENAI_MAX_OUTPUT_TOKENS", "800", 64, 32768),
         # Each retry is a whole answer more per draft: bounded so a plan ends inside its Lambda timeout.
         openai_malformed_retries=_bounded(env, "POSTLOOP_OPENAI_MALFORMED_RETRIES", "2", 0, 5),
+        model_cache_function=(env.get("POSTLOOP_MODEL_CACHE_FUNCTION") or "").strip() or None,
     )

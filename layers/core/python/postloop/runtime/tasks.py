@@ -10,7 +10,7 @@ import functools
 from datetime import datetime, timedelta, timezone
 
 from postloop.core.approval import ApprovalDeps, answer_approval, cycle_output, request_approval
-from postloop.core.events import parse_approval, parse_post, parse_scheduled, parse_scrape
+from postloop.core.events import parse_approval, parse_cache, parse_post, parse_scheduled, parse_scrape
 from postloop.core.post import PostDeps, RetryLater, post, reconcile_only
 from postloop.core.ports import WriterFailed
 from postloop.core.scrape import ScrapeDeps, scrape
@@ -220,5 +220,26 @@ def approve_task(event, w, clock=None) -> dict:
     return {**cycle_output(r.decision), "action": r.action, "resumed": r.resumed}
 
 
+def cache_task(event, w) -> dict:
+    """The cache function's `get` or `put` of an account's latest model, on the cache itself.
+
+    The stored text goes back as it is: plan judges it (adapters/lambda_model_cache.py). A
+    cache that cannot be reached is an answer, `{"error": <type>}`, not a failure of the
+    function: plan then reads DynamoDB and learn counts a failed write, as with a direct client.
+    """
+    # Here, not at the top: only the cache function loads redis. A cluster client's own errors
+    # (no node reachable, no slot map) are not RedisErrors.
+    from redis.exceptions import RedisClusterException, RedisError
+    e = parse_cache(event)
+    w.account(e.account_id)   # keys only for configured accounts
+    try:
+        if e.action == "get":
+            return {"blob": w.redis_cache.get_raw(e.account_id)}
+        w.redis_cache.put_raw(e.account_id, e.version, e.blob)
+        return {"written": True}
+    except (RedisError, RedisClusterException) as err:
+        return {"error": type(err).__name__}
+
+
 TASKS = {"plan": plan_task, "approve": approve_task, "post": post_task, "scrape": scrape_task,
-         "learn": learn_task}
+         "learn": learn_task, "cache": cache_task}

@@ -80,9 +80,20 @@ class Wiring:
     def model_cache(self):
         """The Redis copy of the latest model, or None when no cache is configured.
 
-        The client connects on first use (redis_client), so a cache that is down costs plan
-        a read of DynamoDB and learn a counted write failure, never the invocation.
+        Outside the VPC (POSTLOOP_MODEL_CACHE_FUNCTION set, the default deployment) it is reached
+        through the cache function; inside it (POSTLOOP_REDIS_URL, the NAT layouts) directly.
+        Either way nothing connects before first use, so a cache that is down costs plan a
+        read of DynamoDB and learn a counted write failure, never the invocation.
         """
+        if self.settings.model_cache_function:
+            import boto3
+            from botocore.config import Config
+
+            from postloop.adapters.lambda_model_cache import LambdaModelCache
+            client = boto3.client("lambda", region_name=self.settings.region, config=Config(
+                connect_timeout=CACHE_FUNCTION_CONNECT_SECONDS, read_timeout=CACHE_FUNCTION_READ_SECONDS,
+                retries={"total_max_attempts": 2, "mode": "standard"}))
+            return LambdaModelCache(client, self.settings.model_cache_function, on_reject=report_cache_rejection)
         if not self.settings.redis_url:
             return None
         import redis  # noqa: F401  imported with the wiring (the cold start pays for it), connected on first use
@@ -90,6 +101,15 @@ class Wiring:
         from postloop.adapters.redis_model_cache import RedisModelCache
         url = self.settings.redis_url
         return RedisModelCache(connect=lambda: redis_client(url), on_reject=report_cache_rejection)
+
+    @cached_property
+    def redis_cache(self):
+        """The cache itself, for the cache function (which serves plan and learn outside the VPC)."""
+        url = self.settings.require("redis_url").redis_url
+        import redis  # noqa: F401  as model_cache: imported at wiring, connected on first use
+
+        from postloop.adapters.redis_model_cache import RedisModelCache
+        return RedisModelCache(connect=lambda: redis_client(url))
 
     @cached_property
     def pause_flags(self):
@@ -241,6 +261,10 @@ class Wiring:
 
 # Short timeouts and one quick retry: a slow cache must cost less than reading DynamoDB.
 REDIS_TIMEOUT_SECONDS = 1.0
+# The cache function's own timeout is 10 s (infra functions.py); a cold start in the VPC with the
+# redis import takes about a second, the calls below a few milliseconds each.
+CACHE_FUNCTION_CONNECT_SECONDS = 2.0
+CACHE_FUNCTION_READ_SECONDS = 12.0
 
 
 def redis_client(url: str):
