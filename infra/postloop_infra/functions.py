@@ -1,4 +1,8 @@
-"""The five Lambda functions, their layers and one least-privilege role each.
+"""The Lambda functions, their layers and one least-privilege role each.
+
+Without a NAT (the default) only the cache function runs in the VPC; plan and learn run outside
+it and invoke the cache function for the model cache. With a NAT (`-c nat=gateway|instance`)
+plan and learn run in the VPC and use the cache directly, and there is no cache function.
 
 What each function may touch is written out below, read from the code it runs
 (functions/<name>/handler.py -> postloop.runtime.tasks -> the core use case and
@@ -48,7 +52,8 @@ class FunctionSpec:
     tables: tuple[TableAccess, ...]
     x_secret: bool = False         # reads (and writes back) each account's X secret
     openai_secret: bool = False
-    uses_cache: bool = False       # runs in the VPC, admitted by the cache's security group
+    uses_cache: bool = False       # reads or writes the model cache (in the VPC with a NAT, else via the cache function)
+    cache_door: bool = False       # the cache function: in the VPC without a NAT, serving the cache to the others
     scheduler_invoked: bool = False  # invoked asynchronously: failures go to the dead-letter queue
 
 
@@ -115,9 +120,21 @@ SPECS: dict[str, FunctionSpec] = {
         x_secret=True,   # the sweep reads the account's own posts
         uses_cache=True, scheduler_invoked=True,
     ),
+    "cache": FunctionSpec(
+        "Reads and writes the latest model in the cache for plan and learn, from inside the VPC.",
+        # A GET or a MULTI/EXEC of a few kilobytes; redis-py's timeouts are 1 s (runtime/wiring.py).
+        memory_mb=128, timeout_seconds=10, tables=(), cache_door=True,
+    ),
 }
+CACHE_FUNCTION = "cache"
+# Which functions each network layout puts in the VPC: the cache function alone without a NAT
+# (it calls no AWS API and reaches only the cache); plan and learn with one.
+NO_NAT_VPC_FUNCTIONS = (CACHE_FUNCTION,)
+NAT_VPC_FUNCTIONS = tuple(name for name, spec in SPECS.items() if spec.uses_cache)
 
-CACHE_CLIENTS = tuple(name for name, spec in SPECS.items() if spec.uses_cache)
+
+def vpc_functions(nat: str) -> tuple[str, ...]:
+    return NO_NAT_VPC_FUNCTIONS if nat == "none" else NAT_VPC_FUNCTIONS
 
 
 class Functions(Construct):
@@ -154,7 +171,12 @@ class Functions(Construct):
         self.functions: dict[str, lambda_.Function] = {}
         self.roles: dict[str, iam.Role] = {}
         self.log_groups: dict[str, logs.LogGroup] = {}
-        for name, spec in SPECS.items():
+        # The cache function first (plan's and learn's roles name it); none when they are in the VPC.
+        self.cache_door = network.nat == "none"
+        order = [CACHE_FUNCTION] if self.cache_door else []
+        order += [n for n in SPECS if n != CACHE_FUNCTION]
+        for name in order:
+            spec = SPECS[name]
             self._function(name, spec, tables=tables, network=network, x_secrets=x_secrets,
                            openai_secret=openai_secret, approval_topic=approval_topic, openai_env=openai_env or {},
                            post_concurrency=post_concurrency)
@@ -192,11 +214,15 @@ class Functions(Construct):
             env[names.ENV_APPROVAL_TOPIC_ARN] = approval_topic.topic_arn
             statements.append(iam.PolicyStatement(actions=["sns:Publish"], resources=[approval_topic.topic_arn]))
         vpc_props = {}
-        if spec.uses_cache:
+        if spec.uses_cache and self.cache_door:
+            door = self.functions[CACHE_FUNCTION]
+            env[names.ENV_MODEL_CACHE_FUNCTION] = door.function_name
+            statements.append(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[door.function_arn]))
+        in_vpc = spec.cache_door or (spec.uses_cache and not self.cache_door)
+        if in_vpc:
             env[names.ENV_REDIS_URL] = network.redis_url
             statements.append(iam.PolicyStatement(actions=list(ENI_ACTIONS), resources=["*"]))
-            vpc_props = {"vpc": network.vpc,
-                         "vpc_subnets": ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            vpc_props = {"vpc": network.vpc, "vpc_subnets": ec2.SubnetSelection(subnets=network.function_subnets),
                          "security_groups": [network.function_security_groups[name]]}
         for statement in statements:
             role.add_to_principal_policy(statement)
@@ -230,19 +256,23 @@ class Functions(Construct):
             environment=env,
             log_group=log_group,
             # The handlers trace with Powertools Tracer; active tracing gives it a segment to attach to.
-            tracing=lambda_.Tracing.ACTIVE,
+            # Not the cache function: without a NAT nothing in the VPC could send X-Ray its traces,
+            # and its callers' traces time each call to it.
+            tracing=lambda_.Tracing.DISABLED if spec.cache_door else lambda_.Tracing.ACTIVE,
             **vpc_props, **async_props, **reserved,
         )
         acknowledge(
             fn, "AwsSolutions-L1",
             "python3.13 is deliberate: the dependencies layer is resolved and its .pyc compiled for 3.13, "
             "and the tests run on 3.13. Moving to a newer runtime changes all three together.")
-        wildcard_reason = ("X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions "
+        reasons = []
+        if not spec.cache_door:
+            reasons.append("X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions "
                            "(added by active tracing).")
-        if spec.uses_cache:
-            wildcard_reason += (" The EC2 network-interface actions Lambda uses to attach the function to the VPC "
-                                "act on interfaces that do not exist yet, and Describe* has no resource scope.")
-        acknowledge(role, "AwsSolutions-IAM5[Resource::*]", wildcard_reason)
+        if in_vpc:
+            reasons.append("The EC2 network-interface actions Lambda uses to attach the function to the VPC "
+                           "act on interfaces that do not exist yet, and Describe* has no resource scope.")
+        acknowledge(role, "AwsSolutions-IAM5[Resource::*]", " ".join(reasons))
         self.functions[name] = fn
         self.roles[name] = role
         self.log_groups[name] = log_group

@@ -1,4 +1,9 @@
-"""The dashboard, the alarms and the two SNS topics (alarms; approval requests).
+"""The alarms, the dashboard (opt-in: `-c dashboard=true`) and the two SNS topics (alarms; approval requests).
+
+Alarms are billed per metric they read ($0.10 a month each at list price), the dashboard $3 a
+month, so each has to earn it (docs/deploy.md, "Alarms"): one alarm for any error of any
+function or anything left in the dead-letter queue, one for failed post cycles, and per account
+no post in 24 h, spend near the cap and failing model-cache writes.
 
 The dashboard reads the metrics the handlers emit with Powertools (EMF): namespace
 and service from postloop.runtime.observability, one `account` dimension added by
@@ -21,7 +26,7 @@ What no handler emits (arm choices, X and OpenAI errors as such) is read from th
 from __future__ import annotations
 
 from aws_cdk import Duration, aws_cloudwatch as cw, aws_cloudwatch_actions as cw_actions
-from aws_cdk import aws_dynamodb as dynamodb, aws_lambda as lambda_, aws_logs as logs, aws_sns as sns
+from aws_cdk import aws_lambda as lambda_, aws_logs as logs, aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions, aws_sqs as sqs, aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -36,9 +41,11 @@ DAY = Duration.days(1)
 AVERAGE_MONTH_DAYS = 30.44
 SPEND_WINDOW_DAYS = 7
 SPEND_WARN_SHARE = 0.8   # warn when the week's pace would use 80 % of the month's cap
-# What counts as "a post went out" for the no-post alarm: published, found already
-# published by a reconciliation, or recorded only (dry-run accounts).
-POSTED_ACTIONS = ("posted", "reconciled", "dry_run")
+def posted_metric_name(account: AccountConfig) -> str:
+    """The one metric the no-post alarm reads: what post emits when it publishes for this account
+    (`Post_dry_run` for a dry-run account, `Post_posted` otherwise). A post that went out only
+    through a reconciliation counts as none: rare, and a crash worth a look."""
+    return "Post_dry_run" if account.mode == "dry_run" else "Post_posted"
 
 
 def app_metric(name: str, account_id: str, *, statistic: str = "Sum", period: Duration = DAY,
@@ -71,20 +78,20 @@ class Notifications(Construct):
 class Monitoring(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, accounts: list[AccountConfig],
                  functions: dict[str, lambda_.Function], log_groups: dict[str, logs.ILogGroup],
-                 state_machines: list[sfn.StateMachine], tables: dict[str, dynamodb.Table],
-                 table_indexes: dict[str, list[str]], dead_letters: sqs.IQueue, alarm_topic: sns.ITopic) -> None:
+                 state_machines: list[sfn.StateMachine], dead_letters: sqs.IQueue, alarm_topic: sns.ITopic,
+                 dashboard: bool = False) -> None:
         super().__init__(scope, construct_id)
         self._action = cw_actions.SnsAction(alarm_topic)
         self.alarms: list[cw.Alarm] = []
-        self._function_alarms(functions)
+        self._errors_alarm(functions, dead_letters)
         self._workflow_alarm(state_machines)
-        self._throttle_alarms(tables, table_indexes)
-        self._dead_letter_alarm(dead_letters)
         for account in accounts:
             self._account_alarms(account)
-        self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=DASHBOARD_NAME,
-                                      default_interval=Duration.days(14))
-        self._widgets(accounts, functions, log_groups, state_machines)
+        self.dashboard: cw.Dashboard | None = None
+        if dashboard:
+            self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=DASHBOARD_NAME,
+                                          default_interval=Duration.days(14))
+            self._widgets(accounts, functions, log_groups, state_machines)
 
     # Alarms ---------------------------------------------------------------
 
@@ -98,59 +105,39 @@ class Monitoring(Construct):
         self.alarms.append(alarm)
         return alarm
 
-    def _function_alarms(self, functions: dict[str, lambda_.Function]) -> None:
-        for name, fn in functions.items():
-            self._alarm(f"{name.title()}Errors", f"{name}-errors",
-                        f"The {name} function raised an error (its log group has the traceback).",
-                        fn.metric_errors(period=Duration.minutes(15), statistic="Sum"), threshold=1)
+    def _errors_alarm(self, functions: dict[str, lambda_.Function], dead_letters: sqs.IQueue) -> None:
+        # One alarm for what used to be one per function and one for the queue: the same metrics
+        # (each is billed), one notification. Messages *sent* to the queue, not visible ones: the
+        # queue keeps a message 14 days, and an alarm held in ALARM by it would not mail the next error.
+        period = Duration.minutes(15)
+        using: dict[str, cw.IMetric] = {f"e{i}": fn.metric_errors(period=period, statistic="Sum")
+                                        for i, fn in enumerate(functions.values())}
+        using["deadLetters"] = dead_letters.metric_number_of_messages_sent(period=period, statistic="Sum")
+        self._alarm("Errors", "errors",
+                    "A function raised an error (its log group has the traceback: "
+                    f"{', '.join(functions)}), or a scheduled plan or learn ended in the dead-letter queue "
+                    "with its error (docs/deploy.md, Alarms).",
+                    cw.MathExpression(expression="SUM([" + ", ".join(using) + "])", using_metrics=using,
+                                      label="function errors and dead letters", period=period),
+                    threshold=1)
 
     def _workflow_alarm(self, state_machines: list[sfn.StateMachine]) -> None:
+        # Failed only: no machine sets a TimeoutSeconds, so none can time out, and only a person's
+        # StopExecution aborts one.
         period = Duration.minutes(15)
-        using: dict[str, cw.IMetric] = {}
-        for i, machine in enumerate(state_machines):
-            using[f"failed{i}"] = machine.metric_failed(period=period, statistic="Sum")
-            using[f"timedOut{i}"] = machine.metric_timed_out(period=period, statistic="Sum")
-            using[f"aborted{i}"] = machine.metric_aborted(period=period, statistic="Sum")
+        using: dict[str, cw.IMetric] = {f"failed{i}": machine.metric_failed(period=period, statistic="Sum")
+                                        for i, machine in enumerate(state_machines)}
         failed = cw.MathExpression(expression="SUM([" + ", ".join(using) + "])", using_metrics=using,
                                    label="post cycle executions failed", period=period)
         self._alarm("WorkflowFailed", "post-cycle-failed",
-                    "A post cycle execution failed, timed out or was aborted (see its execution history).",
-                    failed, threshold=1)
-
-    def _throttle_alarms(self, tables: dict[str, dynamodb.Table], table_indexes: dict[str, list[str]]) -> None:
-        period = Duration.minutes(15)
-        for key, table in tables.items():
-            # The table's own throttles and each index's: a throttled index also throttles writes.
-            using: dict[str, cw.IMetric] = {}
-            for dims in [{}] + [{"GlobalSecondaryIndexName": i} for i in table_indexes.get(key, [])]:
-                for kind in ("ReadThrottleEvents", "WriteThrottleEvents"):
-                    metric_id = f"{kind[:1].lower()}{len(using)}"
-                    using[metric_id] = cw.Metric(namespace="AWS/DynamoDB", metric_name=kind, statistic="Sum",
-                                                 period=period,
-                                                 dimensions_map={"TableName": table.table_name, **dims})
-            expression = "SUM([" + ", ".join(using) + "])"
-            self._alarm(f"{_title(key)}Throttles", f"{key.replace('_', '-')}-throttled",
-                        f"DynamoDB throttled requests to the {key} table or its indexes.",
-                        cw.MathExpression(expression=expression, using_metrics=using, period=period,
-                                          label=f"{key} throttle events"),
-                        threshold=1)
-
-    def _dead_letter_alarm(self, dead_letters: sqs.IQueue) -> None:
-        self._alarm("DeadLetters", "dead-letters",
-                    "A scheduled plan or learn could not be delivered, or learn failed after its retries: "
-                    "the message (with the error) waits in the dead-letter queue.",
-                    dead_letters.metric_approximate_number_of_messages_visible(period=Duration.minutes(5),
-                                                                               statistic="Maximum"),
-                    threshold=1)
+                    "A post cycle execution failed (see its execution history).", failed, threshold=1)
 
     def _account_alarms(self, account: AccountConfig) -> None:
         aid = account.account_id
-        posted = {f"p{i}": app_metric(f"Post_{action}", aid) for i, action in enumerate(POSTED_ACTIONS)}
         self._alarm(f"NoPost-{aid}", f"no-post-{aid}",
                     f"Nothing was posted for {aid} in 24 hours (plans rejected or skipped, approvals "
                     "pending, or the cycle is failing).",
-                    cw.MathExpression(expression="SUM([" + ", ".join(posted) + "])", using_metrics=posted,
-                                      period=DAY, label=f"{aid} posts"),
+                    app_metric(posted_metric_name(account), aid, period=DAY),
                     threshold=1, comparison=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
                     # No data at all is the strongest sign that nothing went out.
                     missing=cw.TreatMissingData.BREACHING)
@@ -218,10 +205,8 @@ class Monitoring(Construct):
             graph("Spend, USD per day (X and OpenAI)", per_account("SpendUSD"),
                   left_annotations=[cw.HorizontalAnnotation(value=round(cap / AVERAGE_MONTH_DAYS, 4),
                                                             label=f"{aid} cap / day") for aid, cap in caps]),
-            graph("X and OpenAI errors: failed posts, unusable outcomes, plan/post/scrape errors",
-                  per_account("Post_failed", "OutcomesUnusable"),
-                  [functions[f].metric_errors(period=DAY, statistic="Sum", label=f"{f} errors")
-                   for f in ("plan", "post", "scrape")]),
+            # The functions' errors are in "Lambda errors" below; the error lines say whose.
+            graph("X and OpenAI errors: failed posts and unusable outcomes", per_account("Post_failed", "OutcomesUnusable")),
         )
         self.dashboard.add_widgets(
             insights("X and OpenAI error lines (latest 20)", ("plan", "post", "scrape"), [
@@ -229,27 +214,22 @@ class Monitoring(Construct):
                 "filter @message like /XApiError|XAuthError|ThreadPartiallyPublished|WriterError|"
                 "RateLimitError|APITimeoutError|APIConnectionError|AuthenticationError|APIStatusError|RetryLater/",
                 "sort @timestamp desc", "limit 20"], cw.LogQueryVisualizationType.TABLE),
+            # Started and failed: no machine can time out, only a person aborts one.
             graph("Post cycles: executions per day and failures (state machines)", [
                 metric(period=DAY, statistic="Sum", label=f"{m.node.id} {what}")
                 for m in state_machines
-                for what, metric in (("started", m.metric_started), ("succeeded", m.metric_succeeded),
-                                     ("failed", m.metric_failed), ("timed out", m.metric_timed_out),
-                                     ("aborted", m.metric_aborted))
+                for what, metric in (("started", m.metric_started), ("failed", m.metric_failed))
             ]),
         )
         hour = Duration.hours(1)
         self.dashboard.add_widgets(
-            graph("Lambda errors and throttles (hourly)",
+            # Throttles of post only: the one function with reserved concurrency.
+            graph("Lambda errors (hourly), and post's throttles",
                   [fn.metric_errors(period=hour, statistic="Sum", label=f"{n} errors") for n, fn in functions.items()],
-                  [fn.metric_throttles(period=hour, statistic="Sum", label=f"{n} throttles")
-                   for n, fn in functions.items()]),
-            graph("Lambda duration, p95 and max (hourly, ms)",
-                  [fn.metric_duration(period=hour, statistic="p95", label=f"{n} p95") for n, fn in functions.items()],
+                  [functions["post"].metric_throttles(period=hour, statistic="Sum", label="post throttles")]),
+            graph("Lambda duration, max (hourly, ms)",
                   [fn.metric_duration(period=hour, statistic="Maximum", label=f"{n} max")
                    for n, fn in functions.items()]),
         )
         self.dashboard.add_widgets(cw.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24, height=4))
 
-
-def _title(key: str) -> str:
-    return "".join(part.title() for part in key.split("_"))

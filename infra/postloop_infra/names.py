@@ -18,8 +18,9 @@ DEFAULT_ACCOUNTS_DIR = REPO / "infra" / "accounts"
 PREFIX = "postloop"
 STACK_NAME = PREFIX
 
-# The five Lambda functions, in the order the loop runs them.
-FUNCTIONS = ("plan", "approve", "post", "scrape", "learn")
+# The Lambda functions: the five of the loop, in the order it runs them, and the cache function
+# plan and learn ask for the model cache (deployed without a NAT, the default).
+FUNCTIONS = ("plan", "approve", "post", "scrape", "learn", "cache")
 HANDLER = "handler.lambda_handler"
 
 
@@ -37,6 +38,7 @@ TABLE_ENV = {
 }
 ENV_ACCOUNTS_FILE = "POSTLOOP_ACCOUNTS_FILE"
 ENV_REDIS_URL = "POSTLOOP_REDIS_URL"
+ENV_MODEL_CACHE_FUNCTION = "POSTLOOP_MODEL_CACHE_FUNCTION"
 ENV_X_SECRET_ID = "POSTLOOP_X_SECRET_ID"
 ENV_OPENAI_SECRET_ID = "POSTLOOP_OPENAI_SECRET_ID"
 ENV_OPENAI_MODEL = "POSTLOOP_OPENAI_MODEL"

@@ -9,7 +9,9 @@ from typing import Any
 from postloop_infra import names
 from postloop_infra.names import DEFAULT_ACCOUNTS_DIR, REPO
 
-NAT_OPTIONS = ("gateway", "instance")
+# "none": only the cache function in the VPC, no NAT (docs/decisions.md); "gateway" or
+# "instance": plan and learn in the VPC too, reaching X, OpenAI and AWS through a NAT.
+NAT_OPTIONS = ("none", "gateway", "instance")
 # The LLM's settings: context key -> the environment variable plan reads (postloop.runtime.settings).
 OPENAI_CONTEXT = {
     "openai_model": names.ENV_OPENAI_MODEL,
@@ -27,10 +29,13 @@ class OptionsError(ValueError):
 
 @dataclass(frozen=True)
 class DeployOptions:
-    # How the VPC's private subnets reach X and OpenAI: a managed NAT gateway
-    # (about $33/month) or a t4g.nano NAT instance (a few dollars, one instance to look after).
-    nat: str = "gateway"
+    # "none": no NAT and no public address; plan and learn run outside the VPC and reach the cache
+    # through the cache function. "gateway" (a managed NAT gateway, $36.50 a month with its address)
+    # or "instance" (a t4g.nano, $7.36, one instance to look after): plan and learn in the VPC.
+    nat: str = "none"
     alarm_email: str | None = None
+    # The CloudWatch dashboard, $3 a month at list price (docs/deploy.md, "What it costs").
+    dashboard: bool = False
     # Who is asked to approve posts of accounts in approval mode; defaults to alarm_email.
     approval_email: str | None = None
     accounts_dir: Path = DEFAULT_ACCOUNTS_DIR
@@ -57,6 +62,7 @@ class DeployOptions:
         return cls(
             nat=nat,
             alarm_email=get("alarm_email") or None,
+            dashboard=_bool(get("dashboard"), d.dashboard, "dashboard"),
             approval_email=get("approval_email") or get("alarm_email") or None,
             accounts_dir=(REPO / accounts_dir) if accounts_dir else d.accounts_dir,
             openai=_bool(get("openai"), d.openai, "openai"),

@@ -12,7 +12,7 @@ from constructs import Construct
 from postloop_infra import names
 from postloop_infra.accounts import load_account_dir, write_accounts_layer
 from postloop_infra.credentials import Credentials
-from postloop_infra.functions import CACHE_CLIENTS, Functions
+from postloop_infra.functions import Functions, vpc_functions
 from postloop_infra.monitoring import Monitoring, Notifications
 from postloop_infra.network import Network
 from postloop_infra.options import DeployOptions
@@ -39,7 +39,7 @@ class PostloopStack(Stack):
         self.notifications = Notifications(self, "Notifications", alarm_email=options.alarm_email,
                                            approval_email=options.approval_email)
         self.storage = Storage(self, "Storage")
-        self.network = Network(self, "Network", nat=options.nat, cache_clients=CACHE_CLIENTS)
+        self.network = Network(self, "Network", nat=options.nat, vpc_functions=vpc_functions(options.nat))
         self.credentials = Credentials(self, "Secrets", account_ids=[a.account_id for a in self.accounts],
                                        openai=options.openai)
         self.functions = Functions(
@@ -68,8 +68,8 @@ class PostloopStack(Stack):
             self, "Monitoring",
             accounts=self.accounts, functions=self.functions.functions, log_groups=self.functions.log_groups,
             state_machines=[c for c in self.workflow.node.find_all() if isinstance(c, sfn.StateMachine)],
-            tables=self.storage.tables, table_indexes=self.storage.global_indexes,
             dead_letters=self.functions.dead_letters, alarm_topic=self.notifications.alarms,
+            dashboard=options.dashboard,
         )
         if not self.accounts:
             # Not an error: a fresh clone synthesizes; it just has nothing to schedule.
@@ -88,7 +88,8 @@ class PostloopStack(Stack):
         CfnOutput(self, "AlarmTopicArn", value=self.notifications.alarms.topic_arn)
         CfnOutput(self, "ApprovalTopicArn", value=self.notifications.approvals.topic_arn)
         CfnOutput(self, "ReviewUrl", value=self.review.url.url)
-        CfnOutput(self, "DashboardName", value=names.DASHBOARD_NAME)
+        if self.monitoring.dashboard is not None:
+            CfnOutput(self, "DashboardName", value=names.DASHBOARD_NAME)
 
 
 def build_app(context: dict[str, Any] | None = None, outdir: str | None = None,

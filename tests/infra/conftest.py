@@ -1,10 +1,12 @@
 """Synthesized templates of the CDK app, shared: a synth takes 20-30 s on two cores.
 
-`main_synth` is the deployment as most people run it (NAT gateway, two accounts,
-OpenAI on, alarm email), its LLM options pointing at an OpenAI-compatible server;
-`variant_synth` flips every option the other way (NAT instance, no account, no
-OpenAI, so the same LLM options are dropped, no reserved concurrency). Both skip
-asset bundling; tests/infra/test_bundling.py is the one that bundles.
+`main_synth` is the deployment as most people run it (no NAT: only the cache function in
+the VPC; two accounts, OpenAI on, alarm email) with the opt-in dashboard on, its LLM options
+pointing at an OpenAI-compatible server; `variant_synth` flips every option the other way
+(a NAT instance with plan and learn in the VPC, no account, no OpenAI, so the same LLM options
+are dropped, no reserved concurrency, no dashboard). Both skip asset bundling;
+tests/infra/test_bundling.py is the one that bundles. The NAT gateway layout is synthesized
+on its own, network only, in test_network.py.
 """
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ def accounts_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def main_synth(tmp_path_factory, accounts_dir) -> Synth:
-    context = {**NO_BUNDLING, "accounts_dir": str(accounts_dir), "alarm_email": ALARM_EMAIL, **LLM_CONTEXT}
+    context = {**NO_BUNDLING, "accounts_dir": str(accounts_dir), "alarm_email": ALARM_EMAIL, "dashboard": "true",
+               **LLM_CONTEXT}
     return synthesize(context, tmp_path_factory.mktemp("main"))
 
 

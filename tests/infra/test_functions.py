@@ -27,18 +27,22 @@ def pairs(actions: set[str], *resources: str) -> set[tuple[str, str]]:
     return {(a, r) for a in actions for r in resources}
 
 
-def expected_permissions(accounts: list[str], openai: bool) -> dict[str, set[tuple[str, str]]]:
+def expected_permissions(accounts: list[str], openai: bool, nat: str = "none") -> dict[str, set[tuple[str, str]]]:
     """What each function may do, read from the code it runs (see infra/postloop_infra/functions.py)."""
     x_secrets = [f"secret:x/{a}" for a in accounts]
     base = {name: pairs(LOGS, f"logs:{name}") | pairs(XRAY, "*") for name in FUNCTIONS}
+    # The model cache: through the cache function without a NAT, from inside the VPC with one.
+    cache = pairs({"lambda:InvokeFunction"}, "function:cache") if nat == "none" else pairs(ENI, "*")
     return {
+        # Lambda's own: its logs and attaching it to the VPC. It calls no AWS API, and is not traced.
+        "cache": pairs(LOGS, "logs:cache") | pairs(ENI, "*"),
         "plan": base["plan"]
         | pairs({"dynamodb:GetItem", "dynamodb:PutItem"}, CM)
         | pairs({"dynamodb:Query"}, f"{CM}/index/by_posted_at", f"{CM}/index/by_planned_at",
                 "table:outcomes/index/by_collected_at", "table:bandit_arms", "table:model_versions")
         | pairs({"dynamodb:GetItem"}, "table:locks")   # the account's pause flag
         | (pairs({"secretsmanager:GetSecretValue"}, "secret:openai") if openai else set())
-        | pairs(ENI, "*"),
+        | cache,
         "approve": base["approve"]
         | pairs({"dynamodb:GetItem", "dynamodb:PutItem"}, CM)
         | pairs({"sns:Publish"}, "topic:approvals")
@@ -62,7 +66,7 @@ def expected_permissions(accounts: list[str], openai: bool) -> dict[str, set[tup
         | pairs(X_SECRET, *x_secrets)
         | pairs({"dynamodb:Query", "dynamodb:BatchWriteItem"}, "table:bandit_arms")
         | pairs({"dynamodb:Query", "dynamodb:PutItem"}, "table:model_versions")
-        | pairs(ENI, "*")
+        | cache
         # The asynchronous failure destination (Lambda's grant for the SQS destination).
         | pairs({"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}, "queue:dead-letters"),
     }
@@ -92,14 +96,16 @@ def fn_props(synth, name: str) -> dict:
     return synth.resource(synth.stack.functions.functions[name])["Properties"]
 
 
-@pytest.mark.parametrize("name", FUNCTIONS)
+@pytest.mark.parametrize("name", FUNCTIONS + ("cache",))
 def test_role_allows_exactly_what_the_function_uses(main_synth, name):
     assert role_permissions(main_synth, name) == expected_permissions(["berlin", "demo"], openai=True)[name]
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_role_without_accounts_or_openai_has_no_secret_access(variant_synth, name):
-    assert role_permissions(variant_synth, name) == expected_permissions([], openai=False)[name]
+    # A NAT instance, so plan and learn are in the VPC and there is no cache function.
+    assert "cache" not in variant_synth.stack.functions.functions
+    assert role_permissions(variant_synth, name) == expected_permissions([], openai=False, nat="instance")[name]
 
 
 def test_each_function_has_its_own_role(main_synth):
@@ -183,8 +189,8 @@ def test_environment_passes_the_settings_the_function_requires(main_synth, name)
     assert env[names.ENV_ACCOUNTS_FILE] == "/opt/accounts/accounts.json"
     settings = load_settings({"AWS_REGION": "us-east-1", **env})  # raises SettingsError naming a missing variable
     if name in ("plan", "learn"):
-        settings.require("redis_url")
-        assert env[names.ENV_REDIS_URL] == "rediss://cache.Endpoint.Address:cache.Endpoint.Port"
+        settings.require("model_cache_function")
+        assert env[names.ENV_MODEL_CACHE_FUNCTION] == "function:cache"
     if name in ("post", "scrape"):
         settings.require("x_secret_id")
     llm_env = {env_name: value for key, env_name in OPENAI_CONTEXT.items()
@@ -203,11 +209,32 @@ def test_environment_passes_the_settings_the_function_requires(main_synth, name)
         # The review page's links: its URL and the key that signs them (infra/postloop_infra/review.py).
         assert env["POSTLOOP_REVIEW_URL"] == "url:review.FunctionUrl"
         assert env["POSTLOOP_REVIEW_SECRET_ID"] == "secret:review-signing"
-    allowed = {names.ENV_ACCOUNTS_FILE, names.ENV_REDIS_URL, names.ENV_X_SECRET_ID, names.ENV_OPENAI_SECRET_ID,
-               names.ENV_APPROVAL_TOPIC_ARN, *names.TABLE_ENV.values(), *OPENAI_CONTEXT.values()}
+    allowed = {names.ENV_ACCOUNTS_FILE, names.ENV_MODEL_CACHE_FUNCTION, names.ENV_X_SECRET_ID,
+               names.ENV_OPENAI_SECRET_ID, names.ENV_APPROVAL_TOPIC_ARN, *names.TABLE_ENV.values(),
+               *OPENAI_CONTEXT.values()}
     if name == "approve":
         allowed |= {"POSTLOOP_REVIEW_URL", "POSTLOOP_REVIEW_SECRET_ID"}
     assert set(env) <= allowed
+
+
+def test_the_cache_function_is_small_untraced_and_knows_only_the_cache(main_synth, variant_synth):
+    from postloop.runtime.wiring import CACHE_FUNCTION_READ_SECONDS
+    props = fn_props(main_synth, "cache")
+    assert (props["Runtime"], props["Architectures"], props["Handler"], props["FunctionName"]) == (
+        "python3.13", ["arm64"], "handler.lambda_handler", "postloop-cache")
+    assert "TracingConfig" not in props, "X-Ray could not be reached from inside the VPC without a NAT"
+    assert (props["MemorySize"], props["Timeout"]) == (128, 10)
+    assert CACHE_FUNCTION_READ_SECONDS > props["Timeout"], "plan and learn wait for the function's answer"
+    env = resolved_env(main_synth, "cache")
+    assert set(env) == {names.ENV_ACCOUNTS_FILE, names.ENV_REDIS_URL}
+    assert env[names.ENV_REDIS_URL] == "rediss://cache.Endpoint.Address:cache.Endpoint.Port"
+    load_settings({"AWS_REGION": "us-east-1", **env}).require("redis_url")
+    assert (REPO / "functions" / "cache" / "handler.py").is_file()
+    # With a NAT there is no cache function: plan and learn are told the cache's URL.
+    for name in ("plan", "learn"):
+        env = resolved_env(variant_synth, name)
+        assert env[names.ENV_REDIS_URL] == "rediss://cache.Endpoint.Address:cache.Endpoint.Port"
+        assert names.ENV_MODEL_CACHE_FUNCTION not in env
 
 
 def test_without_openai_plan_uses_the_offline_writer(variant_synth):

@@ -1,4 +1,5 @@
-"""The dashboard reads metrics the handlers really emit; the alarms cover what must wake a person."""
+"""The dashboard reads metrics the handlers really emit; the alarms cover what must wake a person,
+and nothing else: each alarm metric is billed."""
 from __future__ import annotations
 
 import ast
@@ -92,6 +93,16 @@ def test_dashboard_sets_actual_engagement_next_to_the_prediction(main_synth):
     assert "PredictedEngagementRate" in text and "ActualEngagementRate" in text
 
 
+def test_the_dashboard_is_opt_in_and_stays_within_50_metrics_for_one_account(main_synth, variant_synth):
+    assert not variant_synth.of_type("AWS::CloudWatch::Dashboard")   # $3 a month: `-c dashboard=true`
+    assert "DashboardName" not in variant_synth.template.get("Outputs", {})
+    metrics = [m for w in dashboard(main_synth)["widgets"] for m in w.get("properties", {}).get("metrics", [])]
+    per_account = [m for m in metrics if "account" in m]
+    accounts = len(main_synth.stack.accounts)
+    # CloudWatch's free allowance is three dashboards of up to 50 metrics; one account stays inside it.
+    assert len(metrics) - len(per_account) + len(per_account) // accounts <= 50, len(metrics)
+
+
 def test_dashboard_plots_every_function_and_both_state_machines(main_synth):
     text = json.dumps(dashboard(main_synth))
     for name in FUNCTIONS:
@@ -135,12 +146,38 @@ def test_alarm_and_approval_topics_mail_the_configured_address(main_synth):
         assert (sub["Protocol"], sub["Endpoint"]) == ("email", ALARM_EMAIL)
 
 
-@pytest.mark.parametrize("name", FUNCTIONS)
-def test_function_error_alarm(main_synth, name):
-    alarm = alarms(main_synth)[f"postloop-{name}-errors"]
-    assert alarm["MetricName"] == "Errors" and alarm["Namespace"] == "AWS/Lambda"
-    fn = main_synth.logical_id(main_synth.stack.functions.functions[name])
-    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": fn}}]
+def alarm_metric_count(alarm: dict) -> int:
+    """What CloudWatch bills an alarm for: each metric it reads (a math expression's inputs)."""
+    return 1 if "MetricName" in alarm else sum("MetricStat" in m for m in alarm["Metrics"])
+
+
+def test_the_alarms_are_the_ones_a_creator_acts_on_and_no_more(main_synth, variant_synth):
+    per_account = {"no-post", "spend", "model-cache-write-failed"}
+    names = set(alarms(main_synth))
+    assert names == {"postloop-errors", "postloop-post-cycle-failed"} | {
+        f"postloop-{a}-{aid}" for a in per_account for aid in ("demo", "berlin")} - {"postloop-spend-demo"}
+    # Billed metrics: every function's errors and the queue, each state machine's failures, and
+    # one metric per account alarm.
+    functions, machines = len(main_synth.stack.functions.functions), 2
+    expected = (functions + 1) + machines + (len(names) - 2)
+    assert sum(alarm_metric_count(a) for a in alarms(main_synth).values()) == expected
+    assert set(alarms(variant_synth)) == {"postloop-errors", "postloop-post-cycle-failed"}   # no account
+
+
+def test_errors_alarm_covers_every_function_and_the_dead_letter_queue(main_synth):
+    alarm = alarms(main_synth)["postloop-errors"]
+    stats = [m["MetricStat"] for m in alarm["Metrics"] if "MetricStat" in m]
+    errors = {s["Metric"]["Dimensions"][0]["Value"]["Ref"] for s in stats if s["Metric"]["MetricName"] == "Errors"}
+    assert errors == {main_synth.logical_id(f) for f in main_synth.stack.functions.functions.values()}
+    assert all(s["Metric"]["Namespace"] == "AWS/Lambda" for s in stats if s["Metric"]["MetricName"] == "Errors")
+    (queue,) = [s for s in stats if s["Metric"]["Namespace"] == "AWS/SQS"]
+    # Messages sent, not visible: a message kept for 14 days must not hold the alarm in ALARM.
+    assert queue["Metric"]["MetricName"] == "NumberOfMessagesSent"
+    queue_id = main_synth.logical_id(main_synth.stack.functions.dead_letters)
+    assert queue["Metric"]["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
+    assert all((s["Stat"], s["Period"]) == ("Sum", 900) for s in stats)
+    (expression,) = [m["Expression"] for m in alarm["Metrics"] if "Expression" in m]
+    assert expression.startswith("SUM([") and expression.count(",") == len(stats) - 1
     assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
 
 
@@ -154,31 +191,32 @@ def test_failed_executions_alarm_watches_every_state_machine(main_synth):
             watched.setdefault(dim["Value"]["Ref"], set()).add(metric["MetricName"])
     machines = [k for k in main_synth.of_type("AWS::StepFunctions::StateMachine")]
     assert set(watched) == set(machines) and len(machines) >= 1
-    assert all(v == {"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"} for v in watched.values())
+    # Failed only: a machine without TimeoutSeconds cannot time out, and only a person aborts one.
+    assert all(v == {"ExecutionsFailed"} for v in watched.values())
+    for machine in main_synth.of_type("AWS::StepFunctions::StateMachine").values():
+        assert '"TimeoutSeconds"' not in json.dumps(machine["Properties"]["DefinitionString"]).split('"States"')[0]
 
 
-def test_throttle_alarm_per_table_covers_its_indexes(main_synth):
-    for key, table in main_synth.stack.storage.tables.items():
-        alarm = alarms(main_synth)[f"postloop-{key.replace('_', '-')}-throttled"]
-        indexes = set()
-        for m in alarm["Metrics"]:
-            if "MetricStat" in m:
-                dims = {d["Name"]: d["Value"] for d in m["MetricStat"]["Metric"]["Dimensions"]}
-                assert dims["TableName"] == {"Ref": main_synth.logical_id(table)}
-                indexes.add(dims.get("GlobalSecondaryIndexName"))
-        assert indexes == {None, *main_synth.stack.storage.global_indexes[key]}
-        assert set(metric_names(alarm)) == {"ReadThrottleEvents", "WriteThrottleEvents"}
-
-
-@pytest.mark.parametrize("account_id", ["demo", "berlin"])
-def test_no_post_in_24_hours_alarm(main_synth, account_id):
+@pytest.mark.parametrize("account_id, metric", [("demo", "Post_posted"), ("berlin", "Post_posted"),
+                                                ("dry", "Post_dry_run")])
+def test_no_post_in_24_hours_alarm_reads_what_post_emits_for_the_accounts_mode(main_synth, account_id, metric):
+    from postloop.core.account import parse_account
+    from postloop_infra.monitoring import posted_metric_name
+    if account_id == "dry":
+        demo = next(a for a in main_synth.stack.accounts if a.account_id == "demo")
+        assert posted_metric_name(parse_account({**json.loads((REPO / "layers" / "local" / "python" /
+                                                              "postloop_local" / "accounts" / "demo.json")
+                                                             .read_text()), "mode": "dry_run"})) == metric
+        assert demo.mode != "dry_run"
+        return
     alarm = alarms(main_synth)[f"postloop-no-post-{account_id}"]
     assert alarm["ComparisonOperator"] == "LessThanThreshold" and alarm["Threshold"] == 1
     assert alarm["TreatMissingData"] == "breaching"
-    stats = [m["MetricStat"] for m in alarm["Metrics"] if "MetricStat" in m]
-    assert {s["Metric"]["MetricName"] for s in stats} == {"Post_posted", "Post_reconciled", "Post_dry_run"}
-    assert all(s["Period"] == 86400 for s in stats)
-    assert all({"Name": "account", "Value": account_id} in s["Metric"]["Dimensions"] for s in stats)
+    (stat,) = [m["MetricStat"] for m in alarm["Metrics"] if "MetricStat" in m]   # one metric, labelled
+    assert (stat["Metric"]["MetricName"], stat["Period"], stat["Stat"]) == (metric, 86400, "Sum")
+    assert {"Name": "account", "Value": account_id} in stat["Metric"]["Dimensions"]
+    exact, prefixes = emitted_metric_names()
+    assert "Post_" in prefixes   # post emits Post_<action>, the action being posted or dry_run
 
 
 def test_spend_alarm_only_for_accounts_with_a_cap(main_synth):
@@ -190,13 +228,6 @@ def test_spend_alarm_only_for_accounts_with_a_cap(main_synth):
     assert stat["Metric"]["MetricName"] == "SpendUSD" and stat["Period"] == 7 * 86400
     # 80 % of the month's $15 cap (X $10 + OpenAI $5) at a 7-day pace.
     assert alarm["Threshold"] == pytest.approx(0.8 * 15 * 7 / 30.44, abs=1e-4)
-
-
-def test_dead_letter_alarm(main_synth):
-    alarm = alarms(main_synth)["postloop-dead-letters"]
-    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
-    queue = main_synth.logical_id(main_synth.stack.functions.dead_letters)
-    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}]
 
 
 @pytest.mark.parametrize("account_id", ["demo", "berlin"])

@@ -36,6 +36,7 @@ PARSERS = {
     "post": (events.parse_post, ["post"]),
     "scrape": (events.parse_scrape, ["scrape"]),
     "approve": (getattr(events, "parse_approval", None), ["approve-request", "approve"]),
+    "cache": (getattr(events, "parse_cache", None), ["cache", "cache-put"]),
 }
 
 

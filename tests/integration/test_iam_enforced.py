@@ -179,6 +179,55 @@ def test_without_the_resource_hook_moto_checks_star_and_refuses_even_what_is_gra
         assert _denied(err.value, "dynamodb:GetItem")
 
 
+def _function(name: str) -> str:
+    import io
+    import zipfile
+
+    import boto3
+    role = boto3.client("iam", region_name=REGION).create_role(
+        RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as z:
+        z.writestr("handler.py", "")
+    return boto3.client("lambda", region_name=REGION).create_function(
+        FunctionName=name, Runtime="python3.13", Role=role, Handler="handler.lambda_handler",
+        Code={"ZipFile": code.getvalue()})["FunctionArn"]
+
+
+@pytest.fixture()
+def moto_lambda(monkeypatch):
+    from moto import mock_aws
+    for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                 "AWS_SESSION_TOKEN": "testing", "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}.items():
+        monkeypatch.setenv(k, v)
+    with mock_aws(config={"lambda": {"use_docker": False}}):
+        yield
+
+
+def test_lambda_invoke_is_enforced_by_function_under_iams_action_name(moto_lambda):
+    import boto3
+    mine, other = _function("mine"), _function("other")
+    lam = boto3.client("lambda", region_name=REGION)
+    with _enforce(_doc(_allow("lambda:InvokeFunction", mine))), iam.as_function("fn"):
+        assert lam.invoke(FunctionName="mine", Payload=b"{}")["StatusCode"] == 200
+        assert lam.invoke(FunctionName=mine, Payload=b"{}")["StatusCode"] == 200   # by ARN as well
+        with pytest.raises(Exception) as err:
+            lam.invoke(FunctionName="other", Payload=b"{}")
+        assert _denied(err.value, "lambda:Invoke") and other.endswith(":other")
+
+
+def test_without_the_action_name_translation_moto_refuses_a_granted_invoke(moto_lambda, monkeypatch):
+    """Why iam.py rewrites lambda:InvokeFunction: moto checks the operation's name, lambda:Invoke."""
+    import boto3
+    mine = _function("mine")
+    lam = boto3.client("lambda", region_name=REGION)
+    monkeypatch.setattr(iam, "MOTO_ACTION_NAMES", {})
+    with _enforce(_doc(_allow("lambda:InvokeFunction", mine))), iam.as_function("fn"):
+        with pytest.raises(Exception) as err:
+            lam.invoke(FunctionName="mine", Payload=b"{}")
+        assert _denied(err.value, "lambda:Invoke")
+
+
 def test_a_moto_that_determines_resources_itself_stops_the_run_for_a_review(moto_aws, monkeypatch):
     from moto.dynamodb.responses import DynamoHandler
     monkeypatch.setattr(DynamoHandler, "_determine_resource", lambda self: "*", raising=False)
@@ -215,12 +264,13 @@ def _local() -> iam.LocalResources:
                         ("content_metadata", "outcomes", "bandit_arms", "model_versions", "locks")},
         x_secrets={"demo": secret}, openai_secret=secret.replace("x/demo", "openai"),
         approval_topic=f"arn:aws:sns:{REGION}:{iam.ACCOUNT}:postloop-approvals",
-        state_machines={"cycle": f"arn:aws:states:{REGION}:{iam.ACCOUNT}:stateMachine:postloop-cycle"})
+        state_machines={"cycle": f"arn:aws:states:{REGION}:{iam.ACCOUNT}:stateMachine:postloop-cycle"},
+        functions={"cache": "postloop-cache"})
 
 
 def test_every_reference_in_the_roles_resolves_to_a_local_arn_and_no_wildcard_appears(synthesized):
     policies = iam.resolved_policies(synthesized, _local())
-    assert set(policies) == {"plan", "approve", "post", "scrape", "learn", "review"}
+    assert set(policies) == {"plan", "approve", "post", "scrape", "learn", "cache", "review"}
     for function, docs in policies.items():
         for _, doc in docs:
             for st in doc["Statement"]:
@@ -236,6 +286,10 @@ def test_every_reference_in_the_roles_resolves_to_a_local_arn_and_no_wildcard_ap
     post = [st for _, d in policies["post"] for st in d["Statement"]]
     assert {"Effect": "Allow", "Action": "dynamodb:Query", "Resource":
             f"arn:aws:dynamodb:{REGION}:{iam.ACCOUNT}:table/postloop-content-metadata/index/by_posted_at"} in post
+    for function in ("plan", "learn"):
+        statements = [st for _, d in policies[function] for st in d["Statement"]]
+        assert {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource":
+                f"arn:aws:lambda:{REGION}:{iam.ACCOUNT}:function:postloop-cache"} in statements, function
 
 
 @pytest.mark.parametrize("value, message", [
@@ -411,3 +465,37 @@ def test_the_local_commands_enforce_iam_unless_told_not_to(monkeypatch, argv, en
         monkeypatch.setattr(cli, command, lambda args: seen.append(LocalBackends([], None, None).enforce_iam) or 0)
     assert cli.main(argv) == 0 and seen == [enforced]
     assert iam.enforced_by_default()   # back to on after the command
+
+
+def test_plan_and_learn_reach_the_cache_only_with_invoke_on_the_cache_function(stack):
+    """Without a NAT, plan and learn use the cache through the cache function: lambda:InvokeFunction
+    on it is the permission, checked by moto with the caller's role (postloop_local/local_lambda.py)."""
+    enforcement = stack.backends.iam
+    _posted(stack, utc(2026, 1, 9, 5))
+    assert type(stack.wiring.model_cache).__name__ == "LambdaModelCache"
+    cache = stack.backends.redis.client()
+
+    enforcement.apply(enforcement.roles.without("learn", "lambda:InvokeFunction", "FunctionsCache"))
+    out = invoke("learn", {"account_id": "demo", "scheduled_time": "2026-01-11T06:00:00Z"})
+    assert out["model_written"] and out["cache_write_failed"], out
+    assert "cache write failed: ClientError" in out["notes"] and not cache.keys("*")
+    learned = stack.wiring.registry.latest("demo")
+    with iam.as_function("learn"), pytest.raises(Exception) as err:
+        stack.wiring.model_cache.put_latest(learned)
+    assert _denied(err.value, "lambda:Invoke", "learn")
+
+    enforcement.apply(enforcement.roles)
+    out = invoke("learn", {"account_id": "demo", "scheduled_time": "2026-01-11T12:00:00Z"})
+    assert out["cache_written"] and cache.keys("*"), out
+    assert enforcement.signed[("learn", "lambda.Invoke")] >= 3
+
+    # plan: with the durable copy gone, only the cache (through the function) has the model.
+    for item in stack.wiring.tables.model_versions.scan():
+        item.delete()
+    enforcement.apply(enforcement.roles.without("plan", "lambda:InvokeFunction", "FunctionsCache"))
+    first = stack.wiring.decisions.get("demo", _plan(stack, utc(2026, 1, 11, 13))["decision_id"])
+    assert first.prediction is None or first.prediction.model_version is None, first.prediction
+    enforcement.apply(enforcement.roles)
+    second = stack.wiring.decisions.get("demo", _plan(stack, utc(2026, 1, 11, 17))["decision_id"])
+    assert second.prediction.model_version == out["model_version"]
+    assert enforcement.signed[("plan", "lambda.Invoke")] >= 2

@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import math
+import sys
 from datetime import datetime, timezone
 
 import pytest
@@ -26,6 +27,8 @@ from postloop.runtime import observability
 from postloop.runtime.settings import SettingsError, load_settings
 from postloop.runtime.wiring import redis_client
 from postloop_local.invoke import invoke
+
+from tests.conftest import REPO
 
 FITTED = datetime(2026, 1, 8, 6, tzinfo=timezone.utc)
 TYPES, HOURS = ["educational_thread", "hot_take", "question"], [7, 9, 19]
@@ -284,9 +287,13 @@ def test_without_the_check_plan_uses_another_accounts_blob_and_predicts_nan(stac
 
 # --- end to end: learn writes, plan reads the cache --------------------------------------------
 
-def test_after_learn_plan_reads_the_model_from_the_cluster_cache_not_dynamodb(stack):
+def test_after_learn_plan_reads_the_model_from_the_cluster_cache_not_dynamodb(stack, monkeypatch):
     assert "cluster mode, TLS only" in stack.backends.info.redis_kind
     assert stack.backends.info.redis_url.startswith("rediss://")
+    # As deployed without a NAT: plan and learn invoke the cache function, which alone talks to Redis.
+    assert type(stack.wiring.model_cache).__name__ == "LambdaModelCache"
+    signed = stack.backends.iam.signed
+    calls = _count_cache_function_calls(monkeypatch)
     stack.clock.t = datetime(2026, 1, 9, 6, tzinfo=timezone.utc)
     with _watch() as (out, _):
         learned = invoke("learn", {"account_id": "demo", "scheduled_time": "2026-01-09T06:00:00Z"})
@@ -301,6 +308,67 @@ def test_after_learn_plan_reads_the_model_from_the_cluster_cache_not_dynamodb(st
         planned = invoke("plan", {"account_id": "demo", "scheduled_time": "2026-01-09T07:00:00Z"})
     d = stack.wiring.decisions.get("demo", planned["decision_id"])
     assert d.prediction.model_version == learned["model_version"]
+    assert signed[("learn", "lambda.Invoke")] == 1 and signed[("plan", "lambda.Invoke")] == 1
+    assert calls == [("put", "demo"), ("get", "demo")]
+
+
+def _count_cache_function_calls(monkeypatch) -> list[tuple[str, str]]:
+    """Each call the cache function's handler serves, as (action, account), in the list returned."""
+    from postloop_local.invoke import load_handler
+    handler = sys.modules[load_handler("cache").__module__]
+    calls: list[tuple[str, str]] = []
+    real = handler.cache_task
+
+    def recording(event, w):
+        calls.append((event["action"], event["account_id"]))
+        return real(event, w)
+    monkeypatch.setattr(handler, "cache_task", recording)
+    return calls
+
+
+def test_the_cache_function_hands_over_the_stored_text_and_plan_judges_it(stack):
+    """One place decides what plan computes with: the cache function returns a bad blob as it is."""
+    stack.backends.redis.client().set(latest_key("demo"), _nan_coef())
+    got = invoke("cache", {"action": "get", "account_id": "demo"})
+    assert got == {"blob": _nan_coef()}
+    cache = stack.wiring.model_cache
+    with _watch() as (out, _):
+        assert cache.get_latest("demo") is None
+    (metric,) = _metrics(out, "ModelCacheRejected")
+    assert metric["reason"] == "not_finite"
+    # A put is written as given, the version and `latest` in one transaction.
+    put = json.loads((REPO / "events" / "cache-put.json").read_text())
+    assert invoke("cache", put) == {"written": True}
+    assert stack.backends.redis.client().get(latest_key("demo")).decode() == put["blob"]
+    assert cache.get_latest("demo").version == put["version"]
+
+
+def test_a_cache_the_function_cannot_reach_is_an_answer_not_a_function_error(stack):
+    from postloop.adapters.lambda_model_cache import ModelCacheUnavailable
+    stack.backends.redis.stop()
+    try:
+        # A fresh client cannot read the slot map; one already connected loses its connection.
+        assert invoke("cache", {"action": "get", "account_id": "demo"})["error"] in (
+            "RedisClusterUnreachableError", "ConnectionError")
+        with pytest.raises(ModelCacheUnavailable, match="could not reach the cache"):
+            stack.wiring.model_cache.get_latest("demo")
+    finally:
+        stack.backends.redis.start()
+
+
+def test_a_cache_function_that_raises_is_a_miss_for_plan(stack, monkeypatch):
+    from postloop.adapters.lambda_model_cache import ModelCacheUnavailable
+    from postloop.runtime import wiring
+    durable = _durable_model(stack)
+
+    def broken(self):
+        raise RuntimeError("a bug in the cache function")
+    monkeypatch.setattr(wiring.Wiring, "redis_cache", property(broken))
+    with pytest.raises(ModelCacheUnavailable, match=r"the cache function failed \(RuntimeError\)"):
+        stack.wiring.model_cache.get_latest("demo")
+    stack.clock.t = datetime(2026, 1, 9, 5, tzinfo=timezone.utc)
+    planned = invoke("plan", {"account_id": "demo", "scheduled_time": "2026-01-09T05:00:00Z"})
+    assert stack.wiring.decisions.get("demo", planned["decision_id"]).prediction.model_version == durable.version
 
 
 def test_a_failed_cache_write_in_learn_is_counted(stack):

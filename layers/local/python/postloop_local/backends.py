@@ -1,6 +1,9 @@
-"""Embedded backends for local runs: moto for DynamoDB and Secrets Manager, a real
-redis-server when one is installed (in cluster mode with TLS only, the shape of ElastiCache
-Serverless; a plain in-process stand-in otherwise), and the fake X API on 127.0.0.1. Everything lives as long as the `LocalBackends` context.
+"""Embedded backends for local runs: moto for DynamoDB, Secrets Manager and Lambda's Invoke API,
+a real redis-server when one is installed (in cluster mode with TLS only, the shape of
+ElastiCache Serverless; a plain in-process stand-in otherwise), and the fake X API on 127.0.0.1.
+As deployed, plan and learn reach the cache through the cache function: their Invoke goes to
+moto and the function runs in-process (postloop_local/local_lambda.py). Everything lives as long
+as the `LocalBackends` context.
 """
 from __future__ import annotations
 
@@ -24,6 +27,10 @@ X_AUTH_KINDS = ("oauth2", "oauth1", "bearer")
 OPENAI_SECRET_ID = "postloop/local/openai"
 LOCAL_TOKEN = "local-x-user-token"
 REGION = "us-east-1"
+# The cache function, named as deployed (infra/postloop_infra/names.py function_name).
+CACHE_FUNCTION = "postloop-cache"
+LAMBDA_TRUST = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 
 
 def free_port() -> int:
@@ -249,6 +256,20 @@ class StandInRedis:
     close = stop
 
 
+def _run_cache_function(event: dict):
+    """The cache function's real handler, with its role, for an Invoke by plan or learn."""
+    from postloop.runtime.observability import logger
+    from postloop_local.invoke import invoke
+    # On Lambda it is a process of its own; here it shares the caller's logger, whose keys
+    # (the caller's Lambda context, its correlation id) are put back afterwards.
+    keys = logger.get_current_keys()
+    try:
+        return invoke("cache", event)
+    finally:
+        logger.clear_state()
+        logger.append_keys(**keys)
+
+
 def describe_llm(env) -> str:
     """Which model, API and server plan writes with (no credentials: the URL without user info or query)."""
     from urllib.parse import urlsplit
@@ -296,6 +317,7 @@ class LocalBackends:
         self.enforce_iam = iam.enforced_by_default() if enforce_iam is None else enforce_iam
         self.iam_roles = iam_roles
         self.iam = None
+        self.local_functions: dict[str, str] = {}   # function -> its name in moto's Lambda ("cache" -> ...)
 
     def _setenv(self, **values: str) -> None:
         for k, v in values.items():
@@ -321,7 +343,12 @@ class LocalBackends:
             POWERTOOLS_LOG_LEVEL=self.log_level,
         )
         from moto import mock_aws
-        self._stack.enter_context(mock_aws())
+
+        from postloop_local import local_lambda  # noqa: F401  its hooks join the sessions made below
+        import boto3
+        boto3.setup_default_session()
+        # Lambda without Docker: moto checks each Invoke, the function runs in-process (local_lambda).
+        self._stack.enter_context(mock_aws(config={"lambda": {"use_docker": False}}))
         self._create_tables()
 
         import boto3
@@ -357,9 +384,12 @@ class LocalBackends:
         x_url = self.x_server.start()
         self._stack.callback(self.x_server.stop)
 
+        self._serve_cache_function()
         self._setenv(
             POSTLOOP_ACCOUNTS_FILE=str(accounts_file), POSTLOOP_REDIS_URL=redis_url,
             POSTLOOP_X_API_BASE_URL=x_url, POSTLOOP_X_SECRET_ID=X_SECRET_ID,
+            # plan and learn ask the cache function; it alone uses POSTLOOP_REDIS_URL.
+            POSTLOOP_MODEL_CACHE_FUNCTION=CACHE_FUNCTION,
         )
         self._setenv(**self.extra_env)
         if self.enforce_iam:
@@ -371,6 +401,30 @@ class LocalBackends:
         # Token expiry and leases follow the simulated clock, as X's side does.
         wiring.current().clock = self.clock
         return self
+
+    def _serve_cache_function(self) -> None:
+        """The cache function in moto's Lambda (so an Invoke is signed and checked as deployed),
+        run in-process by postloop_local/local_lambda.py with its own role."""
+        import io
+        import zipfile
+
+        import boto3
+
+        from postloop_local import local_lambda
+        iam = boto3.client("iam", region_name=REGION)
+        try:
+            # The name IAM enforcement gives the function's role; it reuses this one.
+            role = iam.create_role(RoleName=CACHE_FUNCTION, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
+        except iam.exceptions.EntityAlreadyExistsException:
+            role = iam.get_role(RoleName=CACHE_FUNCTION)
+        code = io.BytesIO()
+        with zipfile.ZipFile(code, "w") as z:
+            z.writestr("handler.py", "# Runs in-process in local runs: postloop_local/local_lambda.py\n")
+        boto3.client("lambda", region_name=REGION).create_function(
+            FunctionName=CACHE_FUNCTION, Runtime="python3.13", Role=role["Role"]["Arn"],
+            Handler="handler.lambda_handler", Code={"ZipFile": code.getvalue()})
+        self._stack.enter_context(local_lambda.serve(CACHE_FUNCTION, _run_cache_function))
+        self.local_functions["cache"] = CACHE_FUNCTION
 
     def _x_credentials(self, secrets):
         """One X secret per account, of the kind asked for, and the fake X's matching check."""

@@ -15,8 +15,11 @@ and NotAction, wildcards), but for DynamoDB, Secrets Manager, Step Functions and
 about the resource "*", which a statement naming a table or secret never matches. The
 `_determine_resource` hooks below, moto's own extension point (its SQS and IAM responses
 define one), give it the request's real ARN: the table or its index, the secret, the topic,
-the state machine that issued a task token. Statements moto would evaluate wrongly
-(Condition, NotResource, `?` wildcards) are refused, not guessed.
+the state machine that issued a task token, the function invoked. And moto names the action
+after the API operation, which for Lambda's Invoke is not IAM's name for it: the policies are
+installed with `lambda:InvokeFunction` written as moto asks for it (`MOTO_ACTION_NAMES`), so the
+permission a role has or lacks is the one it has or lacks as synthesized. Statements moto would
+evaluate wrongly (Condition, NotResource, `?` wildcards) are refused, not guessed.
 """
 from __future__ import annotations
 
@@ -44,6 +47,20 @@ from postloop_local.iam_roles import (  # noqa: F401
 )
 
 HARNESS_USER = "postloop-local-harness"
+# IAM's action -> the name moto checks (it derives the action from the API operation's name).
+MOTO_ACTION_NAMES = {"lambda:InvokeFunction": "lambda:Invoke"}
+
+
+def moto_policy(doc: dict) -> dict:
+    """`doc` with each action moto names differently (MOTO_ACTION_NAMES) written its way."""
+    statements = []
+    for st in doc["Statement"]:
+        for key in ("Action", "NotAction"):
+            if key in st:
+                actions = st[key] if isinstance(st[key], list) else [st[key]]
+                st = {**st, key: [MOTO_ACTION_NAMES.get(a, a) for a in actions]}
+        statements.append(st)
+    return {**doc, "Statement": statements}
 
 
 # --- the principals in moto and the request signing -----------------------------------------
@@ -105,7 +122,7 @@ class Enforcement:
                 for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
                     iam.delete_role_policy(RoleName=role, PolicyName=name)
             for name, doc in docs:
-                iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(doc))
+                iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(moto_policy(doc)))
             c = sts.assume_role(RoleArn=arn, RoleSessionName=f"{function}-local")["Credentials"]
             self.credentials[function] = Credentials(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
             self.role_arns[function] = arn
@@ -140,7 +157,7 @@ class Enforcement:
             for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
                 iam.delete_role_policy(RoleName=role, PolicyName=name)
             for name, doc in docs:
-                iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(doc))
+                iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(moto_policy(doc)))
         self.policies = policies
 
     def credentials_for(self, function: str | None):
@@ -290,13 +307,28 @@ def _sns_resource(self) -> str:
     return self._get_param("TopicArn") or self._get_param("TargetArn") or "*"
 
 
+def _lambda_resource(self) -> str:
+    """The function an Invoke names (its path: /2015-03-31/functions/<name or ARN>/invocations)."""
+    from urllib.parse import unquote, urlparse
+    parts = urlparse(self.uri).path.split("/")
+    if "functions" not in parts or parts.index("functions") + 1 >= len(parts):
+        return "*"
+    name = unquote(parts[parts.index("functions") + 1])
+    arn = name if name.startswith("arn:") else \
+        f"arn:{PARTITION}:lambda:{self.region}:{self.current_account}:function:{name}"
+    qualifier = (self.querystring.get("Qualifier") or [None])[0]
+    return f"{arn}:{qualifier}" if qualifier and not name.startswith("arn:") else arn
+
+
 def _response_classes():
+    from moto.awslambda.responses import LambdaResponse
     from moto.dynamodb.responses import DynamoHandler
     from moto.secretsmanager.responses import SecretsManagerResponse
     from moto.sns.responses import SNSResponse
     from moto.stepfunctions.responses import StepFunctionResponse
     return ((DynamoHandler, _dynamodb_resource), (SecretsManagerResponse, _secretsmanager_resource),
-            (StepFunctionResponse, _stepfunctions_resource), (SNSResponse, _sns_resource))
+            (StepFunctionResponse, _stepfunctions_resource), (SNSResponse, _sns_resource),
+            (LambdaResponse, _lambda_resource))
 
 
 def _patch_moto_resources(stack: contextlib.ExitStack) -> None:
@@ -348,7 +380,7 @@ def enforce(backends) -> Enforcement:
                                            ("content_metadata", "outcomes", "bandit_arms", "model_versions",
                                             "locks")},
                            x_secrets=x_secrets, openai_secret=openai_arn, approval_topic=topic,
-                           state_machines={"cycle": machine})
+                           state_machines={"cycle": machine}, functions=dict(backends.local_functions))
     roles = backends.iam_roles or synthesized_roles(backends.accounts)
     enforcement = Enforcement(resolved_policies(roles, local), roles.trust, region)
     enforcement.local, enforcement.roles = local, roles

@@ -75,7 +75,7 @@ class SynthesizedRoles:
 
 
 def roles_from_stack(stack, template: dict) -> SynthesizedRoles:
-    """Read the five function roles out of a synthesized PostloopStack and its template."""
+    """Read every function role out of a synthesized PostloopStack and its template."""
     from aws_cdk import aws_stepfunctions as sfn
 
     def logical(construct) -> str:
@@ -91,6 +91,9 @@ def roles_from_stack(stack, template: dict) -> SynthesizedRoles:
         known[logical(stack.credentials.openai)] = {"kind": "openai_secret"}
     known[logical(stack.notifications.approvals)] = {"kind": "approval_topic"}
     known[logical(stack.review.secret)] = {"kind": "review_secret"}   # approve signs the review links with it
+    for name, fn in stack.functions.functions.items():
+        # plan and learn invoke the cache function (lambda:InvokeFunction on its ARN).
+        known[logical(fn)] = {"kind": "function", "function": name}
     machines = [m for m in stack.workflow.node.find_all() if isinstance(m, sfn.StateMachine)]
     for machine in machines:
         which = "cycle" if machine is stack.workflow.cycle_state_machine else machine.node.id.lower()
@@ -208,6 +211,7 @@ class LocalResources:
     approval_topic: str | None = None             # topic ARN
     state_machines: dict[str, str] = field(default_factory=dict)  # "cycle" -> state machine ARN
     review_secret: str | None = None              # secret ARN of the review links' key
+    functions: dict[str, str] = field(default_factory=dict)        # "cache" -> local function name
 
     def arn(self, service: str, resource: str) -> str:
         return f"arn:{PARTITION}:{service}:{self.region}:{ACCOUNT}:{resource}"
@@ -227,6 +231,9 @@ class LocalResources:
         elif kind == "state_machine" and what["which"] in self.state_machines:
             arn = self.state_machines[what["which"]]
             return arn, arn
+        elif kind == "function" and what["function"] in self.functions:
+            name = self.functions[what["function"]]
+            return name, self.arn("lambda", f"function:{name}")
         elif kind == "review_secret":
             # Local runs sign no review links unless given a key: then an ARN of nothing that exists here.
             arn = self.review_secret or self.arn("secretsmanager", "secret:postloop/review-signing-not-local")

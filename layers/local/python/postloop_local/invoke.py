@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-FUNCTIONS = ("plan", "approve", "post", "scrape", "learn")
+# "cache" is the model cache's door, which plan and learn invoke themselves (postloop_local/local_lambda.py).
+FUNCTIONS = ("plan", "approve", "post", "scrape", "learn", "cache")
 REPO_ROOT = Path(__file__).resolve().parents[4]
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 
