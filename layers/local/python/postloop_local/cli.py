@@ -442,7 +442,7 @@ def _add_activity_source(parser: argparse.ArgumentParser) -> None:
                           "your AWS credentials")
     parser.add_argument("--stack", default="postloop", help="with --account: the CloudFormation stack (default postloop)")
     parser.add_argument("--region", default=None, help="with --account: the stack's region (default: AWS_REGION)")
-    parser.add_argument("--days", type=int_in(1, MAX_SIM_DAYS), default=None,
+    parser.add_argument("--days", type=int, default=None,
                         help="with --account: the last N days (default 30); otherwise the days to simulate "
                              "(default 20, in-memory backend)")
     parser.add_argument("--scenario", default="stationary", help="without --from-run/--account: the scenario to simulate")
