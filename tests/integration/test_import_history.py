@@ -184,3 +184,31 @@ def test_guard_off_an_unsettled_post_would_be_learned_from(stack, monkeypatch):
     monkeypatch.setattr(history_import, "SETTLE", timedelta(0))
     code, out, err = _run(_args(fake, "--yes"))
     assert code == 0 and "imported 5 of 7 posts" in out, out
+
+
+def test_content_types_by_the_language_model_when_configured(stack, monkeypatch):
+    from postloop_local.fake_openai import FakeOpenAI
+    tables, fake = stack
+    asked: list[str] = []
+
+    def reply(body):
+        text = str(body.get("input"))
+        asked.append(text)
+        # One answer names no type of the account: that post falls back to the rules.
+        return {"content_type": "meme" if "Caffeine" in text else "educational_thread"}
+
+    openai_fake = FakeOpenAI(reply=reply)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_fake.start())
+    try:
+        code, out, err = _run(_args(fake, "--yes"))
+    finally:
+        openai_fake.stop()
+    assert code == 0, err
+    assert "content types by the language model" in err
+    now = datetime.now(timezone.utc)
+    decisions = DynamoDecisionStore(tables).posted_between("demo", now - timedelta(days=30), now)
+    by_how = {d.parts[0][:8]: (d.content_type, d.status_reason.rsplit("by ", 1)[1]) for d in decisions}
+    assert by_how["Caffeine"] == (history_import.content_type_for(TEXTS[0], load_account("demo")), "rules")
+    assert by_how["Why do y"] == ("educational_thread", "the language model")
+    assert len(decisions) == 4 and asked

@@ -13,8 +13,10 @@ follow measurement (unknown, recorded as none). Posts younger than 48 h are left
 replies to others and reposts are skipped, and a post already recorded (by an earlier import or
 by the loop itself) is not imported again.
 
-The content type comes from rules on the text (below). A language model could do better; it is
-not wired here yet.
+The content type comes from the language model the functions use when OPENAI_API_KEY is set
+(the same settings: OPENAI_BASE_URL, POSTLOOP_OPENAI_API, POSTLOOP_OPENAI_JUDGE_MODEL; README,
+'Using another LLM'), asked to pick one of the account's types, and from rules on the text (below)
+otherwise, or where the model's answer is unusable; each decision records which.
 
 The X reads cost money (core/spend.py's prices): the estimate is shown and confirmed (a prompt,
 or --yes) before the first request.
@@ -22,6 +24,7 @@ or --yes) before the first request.
 from __future__ import annotations
 
 import html
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -62,8 +65,8 @@ def estimate(config, days: int, max_posts: int) -> Estimate:
 
 
 def content_type_for(text: str, config) -> str:
-    """A content type of the account by rules: words its name and prompt share with the text, a
-    question mark for a type named after questions; single posts never get a thread type when
+    """A content type of the account by rules: words its name and prompt share with the text; a
+    type named after questions only for a post ending in a question mark; single posts never get a thread type when
     another exists. Ties go to the type listed first."""
     words = set(_WORD.findall(text.lower())) - _STOP
     singles = [c for c in config.content_types if not c.thread] or list(config.content_types)
@@ -71,11 +74,56 @@ def content_type_for(text: str, config) -> str:
     def score(ct) -> float:
         vocabulary = set(_WORD.findall((ct.name.replace("_", " ") + " " + ct.prompt).lower())) - _STOP
         s = len(words & vocabulary)
-        if "question" in ct.name.lower() and text.rstrip().endswith("?"):
-            s += 3
+        if "question" in ct.name.lower():
+            s += 3 if text.rstrip().endswith("?") else -3   # a type named after questions asks one
         return s
 
     return max(singles, key=lambda ct: (score(ct), -singles.index(ct))).name
+
+
+class LLMClassifier:
+    """The account's content type for a post, chosen by an OpenAI-compatible model (structured answer)."""
+
+    def __init__(self, config, env=None):
+        import os
+
+        from openai import OpenAI
+
+        from postloop.adapters.openai_structured import StructuredClient
+        from postloop.runtime.settings import load_settings
+        env = dict(os.environ if env is None else env)
+        s = load_settings({**env, "AWS_REGION": env.get("AWS_REGION") or "us-east-1",
+                           "POSTLOOP_ACCOUNTS_FILE": env.get("POSTLOOP_ACCOUNTS_FILE") or "-"})
+        client = OpenAI(api_key=env["OPENAI_API_KEY"], base_url=s.openai_base_url, timeout=s.openai_timeout,
+                        max_retries=s.openai_max_retries)
+        self._ask = StructuredClient(client, api=s.openai_api, max_output_tokens=s.openai_max_output_tokens,
+                                     malformed_retries=s.openai_malformed_retries,
+                                     model_setting="POSTLOOP_OPENAI_JUDGE_MODEL")
+        self.model = s.judge_model
+        self.config = config
+        self.names = [c.name for c in config.content_types]
+
+    def __call__(self, text: str) -> str | None:
+        from pydantic import BaseModel, ConfigDict, Field
+
+        from postloop.adapters.openai_structured import StructuredError
+
+        class ContentTypeAnswer(BaseModel):
+            model_config = ConfigDict(extra="forbid", strict=True, title="content_type_choice")
+            content_type: str = Field(description="exactly one of: " + ", ".join(self.names))
+
+        def known(answer) -> None:
+            if answer.content_type not in self.names:
+                raise ValueError(f"{answer.content_type!r} is not one of {', '.join(self.names)}")
+
+        briefs = "\n".join(f"- {c.name}: {c.prompt}" for c in self.config.content_types)
+        try:
+            answer = self._ask.ask(model=self.model, name="content_type_choice", shape=ContentTypeAnswer,
+                                   instructions=("Which of these content types of an X account is the post? "
+                                                 f"Answer with its name.\n{briefs}"), prompt=text, check=known)
+        except StructuredError:
+            return None
+        return answer.value.content_type
 
 
 def _skip(text: str) -> str | None:
@@ -86,7 +134,7 @@ def _skip(text: str) -> str | None:
     return None
 
 
-def build(config, own_posts, metrics, followers: int, now: datetime, known_post_ids: set[str]):
+def build(config, own_posts, metrics, followers: int, now: datetime, known_post_ids: set[str], classify=None):
     """(decisions, outcomes, skipped reasons) for the posts worth learning from, oldest first."""
     from postloop.core import features as feat
     from postloop.core.quality import QualityContext, score_quality
@@ -113,7 +161,9 @@ def build(config, own_posts, metrics, followers: int, now: datetime, known_post_
             continue
         m = metrics.metrics[post.post_id]
         text = html.unescape(post.text)   # X's v2 answers carry &amp;, &lt;, &gt;
-        ct = content_type_for(text, config)
+        ct = classify(text) if classify is not None else None
+        how = "the language model" if ct else "rules"
+        ct = ct or content_type_for(text, config)
         created = post.created_at
         quality = score_quality([text], banned_phrases=config.banned_phrases, context=context)
         f = Features(quality=quality.score, novelty=feat.novelty(text, earlier[-50:]),
@@ -125,7 +175,7 @@ def build(config, own_posts, metrics, followers: int, now: datetime, known_post_
             content_type=ct, hour=created.astimezone(config.tz).hour, scheduled_for=created, parts=[text],
             features=f, policy=POLICY, generator=POLICY, posted_at=created, post_ids=[post.post_id],
             followers_at_post=followers, updated_at=now,
-            status_reason=f"imported from X on {now:%Y-%m-%d}: content type by rules"))
+            status_reason=f"imported from X on {now:%Y-%m-%d}: content type by {how}"))
         outcomes.append(Outcome(
             account_id=config.account_id, decision_id=decision_id, horizon_hours=48, collected_at=now,
             posted_at=created, impressions=m.impressions, likes=m.likes, retweets=m.retweets, replies=m.replies,
@@ -223,7 +273,12 @@ def _run(args, stdin, stdout, say) -> int:
         fresh = [p for p in own if p.post_id not in known and _skip(p.text) is None]
         metrics = x.get_metrics([p.post_id for p in fresh])
         followers = x.get_followers_count()
-        decisions, outcomes, skipped = build(config, own, metrics, followers, now, known)
+        classify = None
+        if os.environ.get("OPENAI_API_KEY"):
+            classify = LLMClassifier(config)
+            say(f"postloop import-history: content types by the language model ({classify.model}), rules "
+                "where its answer is unusable")
+        decisions, outcomes, skipped = build(config, own, metrics, followers, now, known, classify)
         written = 0
         for d, o in zip(decisions, outcomes):
             try:
