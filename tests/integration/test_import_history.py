@@ -120,6 +120,12 @@ def test_posts_become_settled_imported_outcomes_that_learn_reads(stack):
     pulls = {a.arm_id: a.pulls for a in DynamoArmStore(tables).load("demo")}
     assert sum(v for k, v in pulls.items() if k.startswith("type#")) > 0
 
+    # The creator reads them like the bot's own posts.
+    code, out, err = _run(["posts", "--account", "demo", "--region", REGION, "--json"])
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert len(rows) == 4 and {r["status"] for r in rows} == {"posted"}
+
     # A second run reads again but records nothing twice.
     code, out, err = _run(_args(fake, "--yes"))
     assert code == 0 and "imported 0 of 7 posts" in out and "4 already recorded" in out, out
