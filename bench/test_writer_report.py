@@ -57,3 +57,12 @@ def test_the_rewritten_candidates_hold_the_draft_plan_kept_and_a_mismatch_stops_
 
 def replace_quality(row: dict, quality: float) -> dict:
     return {**row, "quality": quality}
+
+
+def test_the_writer_of_a_revision_is_loaded_from_git_and_a_bad_revision_is_named():
+    then = writer_report.writer_at("HEAD")
+    from postloop.core.ports import WriteRequest
+    draft = then().write(WriteRequest("factual_single", "", "", "sleep science", ("naps",), False, 7))
+    assert draft.parts and all(isinstance(p, str) and p for p in draft.parts)
+    with pytest.raises(SystemExit, match="git show no-such-revision"):
+        writer_report.writer_at("no-such-revision")

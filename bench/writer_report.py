@@ -19,6 +19,7 @@ per-decision trace:
     .venv/bin/python bench/writer_report.py                     # every shipped scenario, 90 days, seed 1
     .venv/bin/python bench/writer_report.py --scenario stationary --days 30 --seed 2
     .venv/bin/python bench/writer_report.py --json
+    .venv/bin/python bench/writer_report.py --scenario stationary --before 2ee5d92^   # the previous writer, same world
 """
 from __future__ import annotations
 
@@ -168,6 +169,59 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+WRITER_PATH = "layers/core/python/postloop/core/offline_writer.py"
+
+
+def writer_at(rev: str):
+    """The `OfflineWriter` class of the writer module as it was at git revision `rev`."""
+    import importlib.util
+    import tempfile
+
+    proc = subprocess.run(["git", "show", f"{rev}:{WRITER_PATH}"], capture_output=True, text=True, cwd=REPO)
+    if proc.returncode != 0:
+        raise SystemExit(f"writer_report: git show {rev}:{WRITER_PATH} failed: {proc.stderr.strip()}")
+    path = Path(tempfile.mkdtemp()) / "offline_writer_then.py"
+    path.write_text(proc.stdout, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("offline_writer_then", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module   # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module.OfflineWriter
+
+
+def before_after(scenario: str, days: int, seed: int, rev: str) -> list[dict]:
+    """The same memory-backend run with the writer of `rev` and with today's, in this process."""
+    from postloop_local import memory
+
+    out = []
+    for label, writer in ((f"writer at {rev}", writer_at(rev)), ("this writer", OfflineWriter)):
+        memory.OfflineWriter = writer   # what the in-memory wiring writes with
+        try:
+            r = simulate.run(load_scenario(scenario), days=days, seed=seed, backend="memory")
+        finally:
+            memory.OfflineWriter = OfflineWriter
+        repeats = sum(1 for t in r.trace if t["status"] == "rejected" and is_repeat(t["reason"]))
+        row = {"writer": label, "decisions": r.decisions, "posted": len(r.posts), "repeat_rejected": repeats,
+               "expected_engagement": r.expected_engagement, "mean_expected_engagement_rate": r.mean_expected_rate}
+        for extra in ("per_slot", "expected_engagements", "expected_follows"):
+            if hasattr(r, extra):   # the simulator's later headline figures, where it has them
+                row[extra] = getattr(r, extra)
+        out.append(row)
+    return out
+
+
+def format_before_after(scenario: str, rows: list[dict]) -> str:
+    keys = [k for k in ("decisions", "posted", "repeat_rejected", "expected_engagement",
+                        "mean_expected_engagement_rate", "per_slot", "expected_engagements", "expected_follows")
+            if k in rows[0]]
+    lines = [f"| {scenario} | " + " | ".join(keys) + " |", "| --- " * (len(keys) + 1) + "|"]
+    for r in rows:
+        cells = [f"{r[k]:.4f}" if isinstance(r[k], float) and r[k] < 1 else
+                 f"{r[k]:.2f}" if isinstance(r[k], float) else str(r[k]) for k in keys]
+        lines.append(f"| {r['writer']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def format_bands(rows: list[dict]) -> str:
     head = ("| scenario | strong drafts: median quality (rejected) | weak on purpose | spam | AUC strong vs weak |")
     lines = [head, "| --- " * 5 + "|"]
@@ -185,8 +239,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--days", type=int, default=90)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    p.add_argument("--before", metavar="REV",
+                   help="instead: run each scenario with the writer of git revision REV and with this one")
     args = p.parse_args(argv)
     names = args.scenario or shipped_scenarios()
+    if args.before:
+        results = {name: before_after(name, args.days, args.seed, args.before) for name in names}
+        if args.json:
+            print(json.dumps(results, indent=2))
+        else:
+            print("\n\n".join(format_before_after(name, rows) for name, rows in results.items()))
+        return 0
     rows = []
     for name in names:
         if not args.json:

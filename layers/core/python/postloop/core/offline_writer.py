@@ -149,6 +149,7 @@ class _Pen:
         """The writer's own experience of the lever."""
         did, gain, span = self.fill(self.pick(lv.did)), self.fill(self.pick(lv.gain)), self.span()
         log = self.pick(self.pack.log)
+        log = self.fill(log) if "{" in log else log   # the generic pack's "my {topic} sessions"
         return self.pick((
             f"I {did} for {span} and {gain}.",
             f"For {span} I {did}. I {gain}.",

@@ -139,5 +139,51 @@ PACK = Pack(
             myth="experienced bakers don't need to weigh",
             ask=("Do you bake by weight or by cups?", "Do you use baker's percentages?"),
         ),
+        Lever(
+            topic="bread salt fermentation",
+            names=("salt in bread", "the salt percentage"),
+            facts=("Most bread recipes use about 2% salt by flour weight, [20 g per kilo|20 grams for every "
+                   "kilogram] of flour.",
+                   "Salt slows yeast, [so a dough without it rises fast and tastes flat|which is why salt-free "
+                   "dough overproofs easily]."),
+            why=("Salt tightens gluten as well as seasoning, [so the dough holds its shape better|which is why "
+                 "adding it late changes how the dough feels].",),
+            do=("weigh the salt at 2% of the flour", "add the salt after a 30-minute rest"),
+            did=("started weighing salt at 2% of the flour", "added the salt after the autolyse"),
+            gain=("got a better-shaped loaf", "stopped over-proofing in warm weather"),
+            take=("Bland bread is usually under-salted bread.",),
+            myth="salt is only there for flavour",
+            ask=("How much salt goes in your bread?", "When do you add the salt?"),
+        ),
+        Lever(
+            topic="bread shaping tension",
+            names=("shaping", "surface tension", "the pre-shape"),
+            facts=("A pre-shape and a [20 to 30|20-minute] bench rest make the final shape [far easier|much "
+                   "easier].",
+                   "A tight outer skin is what lets a loaf rise up instead of spreading out."),
+            why=("The bench rest relaxes the gluten, [so the final shape can be tight without tearing|which is "
+                 "why skipping it gives flat loaves].",),
+            do=("pre-shape, rest 20 minutes, then shape", "drag the dough towards you on an unfloured bench"),
+            did=("added a pre-shape and a 20-minute rest", "started shaping on an unfloured bench"),
+            gain=("got taller loaves", "stopped the loaf spreading in the oven"),
+            take=("Most flat loaves were lost at shaping, not in the oven.",),
+            myth="flat loaves mean weak flour",
+            ask=("Do you pre-shape your dough?", "What is the hardest part of shaping for you?"),
+        ),
+        Lever(
+            topic="bread cold retard fridge",
+            names=("a cold retard", "proofing in the fridge", "the overnight proof"),
+            facts=("An overnight proof in the fridge at [4 to 5°C|about 4°C] slows the dough enough to bake it "
+                   "the next morning.",
+                   "A cold dough is [much easier|far easier] to score cleanly than a warm one."),
+            why=("Cold slows yeast more than the bacteria, [so the bread gets more flavour while the rise waits|"
+                 "which is why overnight loaves taste more sour].",),
+            do=("proof the shaped loaf overnight in the fridge", "bake straight from the fridge"),
+            did=("moved the final proof to the fridge overnight", "started baking straight from the fridge"),
+            gain=("fit baking around a working day", "got cleaner scoring and a better ear"),
+            take=("The fridge is the most useful tool a home baker owns.",),
+            myth="bread has to be baked the same day it is mixed",
+            ask=("Do you proof your loaves in the fridge?", "How long is your longest cold proof?"),
+        ),
     ),
 )

@@ -178,5 +178,58 @@ PACK = Pack(
             ask=("How many of your last postmortem's action items got done?", "Who writes your incident "
                  "timelines?"),
         ),
+        Lever(
+            topic="databases connections pooling serverless",
+            names=("connection pooling", "database connections from Lambda", "the connection limit"),
+            facts=("A small Postgres instance allows [around 100|only about a hundred] connections, and a burst of "
+                   "Lambda invocations can open one each.",
+                   "Opening a TLS database connection can take [20 to 50 ms|tens of milliseconds], more than many "
+                   "queries."),
+            why=("Each concurrent function holds its own connection, [so a traffic spike becomes a connection "
+                 "storm|which is why the database falls over before the CPU is busy].",),
+            do=("put a connection pooler or proxy in front of the database", "reuse the connection across "
+                "invocations instead of opening one per request"),
+            did=("put a connection proxy in front of Postgres", "moved the connection out of the handler so warm "
+                 "invocations reuse it"),
+            gain=("stopped hitting the connection limit at peak", "took {ms} ms off the median request"),
+            take=("Serverless plus a classic database without a pooler is an outage waiting for traffic.",),
+            myth="serverless functions scale without touching the database",
+            ask=("How many connections does your database allow?", "Do your functions reuse database "
+                 "connections?"),
+        ),
+        Lever(
+            topic="queues retries idempotency",
+            names=("idempotency", "retries", "the dead-letter queue"),
+            facts=("Most managed queues deliver [at least once|a message at least once], so the same message can "
+                   "arrive twice.",
+                   "Retrying without backoff can turn a [brief|short] outage into a [retry storm|flood of "
+                   "requests] that keeps it down."),
+            why=("An idempotency key lets the second delivery find the first result, [so a retry is safe|which "
+                 "turns duplicates into no-ops].",),
+            do=("give every write an idempotency key", "retry with exponential backoff and jitter",
+                "alarm on the dead-letter queue, not just the main one"),
+            did=("added idempotency keys to every payment write", "switched retries to exponential backoff with "
+                 "jitter"),
+            gain=("stopped double-charging {few} customers a month", "cut retry traffic during incidents by "
+                  "{pct}%"),
+            take=("If your handler is not idempotent, your queue is a duplicate generator.",),
+            myth="the queue delivers each message exactly once",
+            ask=("What happens if your handler runs twice on the same message?", "Who watches your dead-letter "
+                 "queue?"),
+        ),
+        Lever(
+            topic="observability latency percentiles p99",
+            names=("p99 latency", "averages", "tail latency"),
+            facts=("An average latency of [100 ms|80 ms] can hide a p99 of [two seconds|over a second].",
+                   "A page that makes [20|a dozen] backend calls hits at least one p99 on most loads."),
+            why=("Users feel the slowest call on a page, [so the tail decides how fast the product feels|which "
+                 "is why averages flatter you].",),
+            do=("chart p50, p95 and p99 side by side", "set latency alerts on p99, not the mean"),
+            did=("replaced the average latency chart with p50, p95 and p99", "moved latency alerts to p99"),
+            gain=("found a slow dependency hiding behind a {ms} ms average", "cut p99 by {pct}%"),
+            take=("Average latency is a vanity metric.",),
+            myth="the average tells you how fast your service is",
+            ask=("Do you alert on average latency or on p99?", "What is your p99 right now?"),
+        ),
     ),
 )

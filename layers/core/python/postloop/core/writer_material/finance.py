@@ -145,5 +145,55 @@ PACK = Pack(
             myth="all savings accounts pay about the same",
             ask=("What rate does your savings account pay?", "When did you last switch banks?"),
         ),
+        Lever(
+            topic="budgeting pay yourself first automation",
+            names=("paying yourself first", "automatic saving", "the payday transfer"),
+            facts=("People saved [far more|much more] when enrolment in workplace saving was automatic than when "
+                   "they had to opt in, in well-known studies.",
+                   "A transfer that leaves on payday [is saved before|goes before] the month's spending starts."),
+            why=("Money you never see in the current account is rarely missed, [so automation beats willpower|"
+                 "which is why the order of payday matters].",),
+            do=("move savings out on payday, not at the end of the month", "automate one transfer for every "
+                "goal"),
+            did=("set savings to leave on payday", "automated a separate transfer for each goal"),
+            gain=("saved ${dollars} more a month without feeling it", "raised the savings rate to {pct}%"),
+            take=("Saving what is left at the end of the month is a plan to save nothing.",),
+            myth="you should save whatever is left over",
+            ask=("Do you save on payday or at the end of the month?", "Which of your savings are automatic?"),
+        ),
+        Lever(
+            topic="credit cards credit score",
+            names=("your credit score", "credit utilisation", "the credit card balance"),
+            facts=("Using under [30%|a third] of your credit limit is one of the main things that keeps a score "
+                   "healthy.",
+                   "Payment history is [the largest single factor|about a third] of a common credit score."),
+            why=("Lenders read a high balance as stress, [even when you pay it off in full|so the timing of the "
+                 "statement matters].",),
+            do=("pay the card before the statement date", "set every card to pay the full balance "
+                "automatically"),
+            did=("started paying the card before the statement date", "set the cards to pay in full "
+                 "automatically"),
+            gain=("raised the credit score by about {pct} points", "saved ${dollars} on a loan rate"),
+            take=("A credit card paid in full every month is a free tool. Anything else is expensive debt.",),
+            myth="carrying a balance builds your credit score",
+            ask=("Do you pay your card in full every month?", "Do you know what affects your credit score "
+                 "most?"),
+        ),
+        Lever(
+            topic="spending lifestyle inflation raises",
+            names=("lifestyle creep", "a pay rise", "spending the raise"),
+            facts=("Saving half of every pay rise [roughly doubles|can double] a savings rate within a few years.",
+                   "Spending tends to [rise to meet|grow with] income, which is why a raise rarely ends money "
+                   "stress."),
+            why=("A new baseline feels normal within months, [so what you don't spend at first you never "
+                 "miss|which makes the first payslip after a raise the moment to decide].",),
+            do=("send half of every raise to savings before you see it", "wait three months before upgrading "
+                "anything after a raise"),
+            did=("sent half of a raise straight to savings", "waited three months before any upgrade"),
+            gain=("saved ${dollars} more a month", "reached the savings goal {few} years early"),
+            take=("A raise you spend in full is a raise you didn't get.",),
+            myth="earning more fixes money problems",
+            ask=("What did you do with your last pay rise?", "Has your spending grown with your income?"),
+        ),
     ),
 )

@@ -127,5 +127,50 @@ PACK = Pack(
             myth="the earlier you plant out, the earlier you harvest",
             ask=("When do you plant out your tomatoes?", "Do you harden off your seedlings?"),
         ),
+        Lever(
+            topic="soil compost earthworms",
+            names=("soil life", "earthworms", "no-dig soil"),
+            facts=("A handful of healthy soil holds [billions of|more than a billion] microbes.",
+                   "Earthworm tunnels [let water soak in|help rain reach the roots] instead of running off."),
+            why=("Digging breaks up fungal threads and worm tunnels, [so no-dig beds often drain and hold water "
+                 "better|which is why leaving soil alone can improve it].",),
+            do=("add compost on top instead of digging it in", "keep soil covered with plants or mulch all "
+                "year"),
+            did=("stopped digging and spread compost on top", "kept the beds covered through winter"),
+            gain=("saw {pct}% fewer weeds in spring", "spent {hours} fewer hours a month digging"),
+            take=("Most beds are dug because they always have been, not because they need it.",),
+            myth="soil must be dug every year",
+            ask=("Do you dig your beds every year?", "How many worms do you find in a spadeful?"),
+        ),
+        Lever(
+            topic="watering drip irrigation",
+            names=("drip irrigation", "watering in the morning", "the hose"),
+            facts=("Drip lines put water at the roots and can use [30 to 50%|far] less than a sprinkler.",
+                   "Watering in the evening keeps leaves wet overnight, [which invites fungal disease|a gift to "
+                   "mildew]."),
+            why=("Water on leaves mostly evaporates or feeds disease, [so the roots are the only target|which is "
+                 "why a watering can at the base beats a spray].",),
+            do=("water at the base in the morning", "lay a drip line under the mulch"),
+            did=("laid a drip line under the mulch", "moved watering to early morning"),
+            gain=("cut water use by {pct}%", "stopped losing courgettes to mildew"),
+            take=("The sprinkler is the worst way to water a vegetable bed.",),
+            myth="evening is the best time to water",
+            ask=("When do you water your garden?", "Do you use drip irrigation?"),
+        ),
+        Lever(
+            topic="seed starting succession sowing",
+            names=("succession sowing", "sowing little and often", "a steady harvest"),
+            facts=("Sowing salad every [two to three weeks|fortnight] gives a steady harvest instead of one "
+                   "glut.",
+                   "Radishes can go from seed to harvest in about [four weeks|a month]."),
+            why=("Each sowing matures at a different time, [so the harvest is spread out|which is why small "
+                 "sowings beat one big one].",),
+            do=("sow a short row of salad every two weeks", "keep a sowing calendar on the shed door"),
+            did=("sowed a short row of lettuce every two weeks", "kept a sowing calendar on the shed door"),
+            gain=("picked salad for {weeks} weeks straight", "stopped throwing away bolted lettuce"),
+            take=("Sowing all your seeds on one weekend is how you get a glut and then nothing.",),
+            myth="you should sow everything at once in spring",
+            ask=("How often do you sow salad?", "Do you plan your sowings?"),
+        ),
     ),
 )

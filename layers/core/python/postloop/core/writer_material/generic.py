@@ -114,5 +114,55 @@ PACK = Pack(
             ask=("What is your next step in {topic}, in one sentence?", "Is your {topic} goal for this month or "
                  "this year?"),
         ),
+        Lever(
+            topic="teaching explaining learning",
+            names=("teaching what you learn", "explaining {topic} to someone else"),
+            facts=("Explaining {topic} to a beginner shows the gaps in your own understanding within minutes.",
+                   "People who expect to teach a topic remember more of it than those who only study it, in "
+                   "learning studies."),
+            why=("To explain something you have to order it, [so the missing steps become obvious|which is where "
+                 "the real learning happens].",),
+            do=("explain one thing about {topic} to a friend this week", "write a short note on what you learned "
+                "after every session"),
+            did=("explained one idea about {topic} to a friend each week", "wrote a short note after every "
+                 "session"),
+            gain=("remembered about {pct}% more after a month", "found {few} gaps they had not noticed"),
+            take=("You don't understand {topic} until you can explain it simply.",),
+            myth="you should master {topic} before you teach it",
+            ask=("Who do you explain {topic} to?", "What is the hardest part of {topic} to explain?"),
+        ),
+        Lever(
+            topic="tools equipment gear",
+            names=("new tools", "gear for {topic}", "the next purchase"),
+            facts=("Most beginners in {topic} buy [more gear than they use|tools before they need them] in the "
+                   "first year.",
+                   "A basic set used every week beats an expensive one used once a month."),
+            why=("New gear feels like progress, [so it replaces the practice it was meant to support|which is "
+                 "why spending can stall learning].",),
+            do=("use what you have for {weeks} weeks before buying anything", "write down what problem a purchase "
+                "solves before buying it"),
+            did=("stopped buying gear for {weeks} weeks", "only bought tools that solved a written-down "
+                 "problem"),
+            gain=("saved about ${dollars}", "practised {pct}% more in the same weeks"),
+            take=("Your next purchase will not make you better at {topic}. Your next session might.",),
+            myth="better gear makes you better at {topic}",
+            ask=("What was your least-used purchase for {topic}?", "What would you buy first again?"),
+        ),
+        Lever(
+            topic="mistakes failure learning",
+            names=("mistakes", "a mistake log", "what went wrong"),
+            facts=("Keeping a short log of mistakes in {topic} makes repeated ones easy to spot within a few "
+                   "weeks.",
+                   "Most mistakes in {topic} come back in the same few forms."),
+            why=("A written mistake is a pattern you can see, [so you fix the habit instead of the incident|which "
+                 "is why logs beat good intentions].",),
+            do=("write down every mistake in {topic} with one line on why", "review the mistake log every "
+                "month"),
+            did=("kept a one-line mistake log", "reviewed the mistake log every month"),
+            gain=("stopped repeating {few} old mistakes", "cut errors by about {pct}%"),
+            take=("Mistakes you don't write down are mistakes you will make again.",),
+            myth="mistakes in {topic} are best forgotten",
+            ask=("What mistake in {topic} do you keep repeating?", "Do you keep a record of what goes wrong?"),
+        ),
     ),
 )

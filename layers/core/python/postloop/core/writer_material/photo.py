@@ -113,5 +113,52 @@ PACK = Pack(
             myth="a good edit can save a weak photo",
             ask=("How many photos do you keep from a walk?", "How long do you wait before editing?"),
         ),
+        Lever(
+            topic="light shadows contrast",
+            names=("hard shadows", "high contrast", "the shadow side of the street"),
+            facts=("On a sunny day the difference between light and shade can be [several stops|four or five "
+                   "stops], more than a sensor holds in one frame.",
+                   "Exposing for the highlights and letting shadows go black is a classic street look."),
+            why=("Deep shadows hide clutter, [so the subject in the light stands alone|which is why contrast can "
+                 "simplify a busy street].",),
+            do=("expose for the bright side and let the shadows fall to black", "look for a pool of light and "
+                "wait for someone to step in"),
+            did=("started exposing for the highlights", "waited at pools of light for people to walk through"),
+            gain=("made {few} frames worth printing in a month", "kept {pct}% more frames from sunny walks"),
+            take=("Bad light is a myth. Hard light is a style.",),
+            myth="harsh midday light ruins street photos",
+            ask=("Do you expose for the highlights or the shadows?", "Do you shoot in harsh sun?"),
+        ),
+        Lever(
+            topic="habit practice shooting every day",
+            names=("shooting every day", "a daily photo walk", "the camera in your bag"),
+            facts=("Many well-known street photographers [shot almost daily|walked with a camera nearly every "
+                   "day] for years.",
+                   "A short daily walk adds up to [hundreds of hours|more than 100 hours] a year behind the "
+                   "camera."),
+            why=("Seeing improves with repetition, [so small daily walks beat rare long trips|which is why "
+                 "habit matters more than location].",),
+            do=("take the camera on every walk for a month", "shoot one street near home every day for a week"),
+            did=("carried the camera on every walk for a month", "shot the same street every day for a week"),
+            gain=("noticed {few} times more moments", "kept {pct}% more frames by the end of the month"),
+            take=("You don't need a trip to make photos. You need a habit.",),
+            myth="good street photos need interesting places",
+            ask=("How often do you go out to shoot?", "Do you carry a camera every day?"),
+        ),
+        Lever(
+            topic="film photography rolls",
+            names=("shooting film", "a roll of 36", "film cameras"),
+            facts=("A roll of 36 frames [costs a few euros to develop|has a price per frame], which makes every "
+                   "press count.",
+                   "Film handles highlights [more gently|more softly] than most digital sensors."),
+            why=("A limited roll slows you down, [so you look longer before you press|which is why film often "
+                 "improves framing].",),
+            do=("shoot one roll of film a month as an exercise", "limit yourself to 36 frames on a digital walk"),
+            did=("shot one roll of film a month", "limited digital walks to 36 frames"),
+            gain=("kept {few} strong frames per roll", "spent {hours} fewer hours culling"),
+            take=("Thirty-six frames teach more than three thousand.",),
+            myth="film is only for nostalgia",
+            ask=("Have you ever shot a roll of film?", "How many frames do you take on a walk?"),
+        ),
     ),
 )

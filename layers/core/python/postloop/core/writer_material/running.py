@@ -142,5 +142,53 @@ PACK = Pack(
             myth="you can push through the wall with willpower",
             ask=("How much do you eat during a marathon?", "Do you train with gels?"),
         ),
+        Lever(
+            topic="intervals speed workouts",
+            names=("interval sessions", "speed work", "the weekly workout"),
+            facts=("One or two quality sessions a week is what most marathon plans use, [the rest is easy|with "
+                   "everything else easy].",
+                   "Intervals of [3 to 5 minutes|four minutes] near 5k pace are a classic way to raise VO2max."),
+            why=("Hard sessions work only when the legs are fresh, [so easy days are what make them possible|"
+                 "which is why the hard days need the easy ones].",),
+            do=("keep hard sessions to two a week", "run the intervals at an effort you could repeat once more"),
+            did=("cut hard sessions to two a week", "ran intervals at a pace that left one more in the legs"),
+            gain=("ran a {secs}-second faster 10k", "stopped fading in the last repetition"),
+            take=("If every run hurts, none of them is really hard.",),
+            myth="more hard sessions make you faster",
+            ask=("How many hard sessions do you run a week?", "What is your favourite interval session?"),
+        ),
+        Lever(
+            topic="taper marathon race week",
+            names=("the taper", "race week", "the last three weeks"),
+            facts=("Most marathon tapers cut mileage by [about 40 to 60%|roughly half] over two to three weeks.",
+                   "A good taper improved race performance by [around 2 to 3%|a few percent] in a review of "
+                   "studies."),
+            why=("Fitness fades slowly while fatigue clears fast, [so running less before a race leaves you "
+                 "fitter on the day|which is why the taper feels lazy and works].",),
+            do=("cut volume but keep some race-pace running", "sleep more in the taper weeks"),
+            did=("cut mileage by half but kept race-pace strides", "went to bed earlier during the taper"),
+            gain=("ran a {few}-minute personal best", "felt fresh at the start for the first time"),
+            take=("Nobody has ever lost a marathon by resting too much in the last two weeks.",),
+            myth="you lose fitness if you run less before a race",
+            ask=("How long is your taper?", "Do you feel sluggish or fresh on race day?"),
+        ),
+        Lever(
+            topic="heart rate zones easy runs",
+            names=("heart rate training", "zone 2", "the heart rate cap"),
+            facts=("Heart rate drifts up [several beats|5 to 10 beats] over a long run at the same pace, "
+                   "especially in heat.",
+                   "Zone 2 is roughly the effort you can hold while breathing through your nose."),
+            why=("Heart rate reacts to heat, sleep and stress, [so it guards easy days better than pace|which is "
+                 "why a cap keeps easy runs easy on bad days].",),
+            do=("cap easy runs by heart rate in summer", "check resting heart rate in the morning before a hard "
+                "day"),
+            did=("capped easy runs by heart rate through the summer", "checked resting heart rate before hard "
+                 "sessions"),
+            gain=("stopped overcooking easy days in the heat", "skipped {few} workouts that would have gone "
+                  "badly"),
+            take=("Pace is what you want. Heart rate is what it costs.",),
+            myth="a run is easy if the pace is slow",
+            ask=("Do you train by heart rate or by pace?", "What is your easy-run heart rate?"),
+        ),
     ),
 )
