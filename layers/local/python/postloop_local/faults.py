@@ -464,6 +464,10 @@ def fault_account(posts_per_day: int) -> dict:
     account = simulate.load_account("demo")
     account["posts_per_day"] = posts_per_day
     account["learning"] = {**account.get("learning", {}), "half_life_days": None}
+    # Every hour open and an hour's spacing: the posting rules leave room for every slot of a dense
+    # schedule, so the faults, not the spacing, decide what is lost.
+    account["posting_hours"] = list(range(24))
+    account["min_post_spacing_minutes"] = 60
     return account
 
 
