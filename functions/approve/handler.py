@@ -13,7 +13,7 @@ from postloop.runtime.tasks import approve_task
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
+@metrics.log_metrics
 def lambda_handler(event, context):
     if isinstance(event, dict) and isinstance(event.get("decision_id"), str):
         logger.set_correlation_id(event["decision_id"])

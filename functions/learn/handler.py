@@ -2,35 +2,35 @@
 from aws_lambda_powertools.metrics import MetricUnit
 
 from postloop.runtime import wiring
-from postloop.runtime.observability import logger, metrics, tracer
+from postloop.runtime.observability import dashboard_metrics, logger, metrics, tracer
 from postloop.runtime.tasks import learn_task
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
+@metrics.log_metrics
 def lambda_handler(event, context):
     out = learn_task(event, wiring.current())
     metrics.add_dimension("account", out["account_id"])
-    metrics.add_metric(name="SettledSamples", unit=MetricUnit.Count, value=out["samples"])
+    dashboard_metrics.add_metric(name="SettledSamples", unit=MetricUnit.Count, value=out["samples"])
     for name, value in (("HeldOutR2", out["engagement"]["r2"]), ("HeldOutMAE", out["engagement"]["mae"]),
                         ("HeldOutAUC", out["follow"]["auc"]), ("HeldOutLogLoss", out["follow"]["log_loss"])):
         if value is not None:
-            metrics.add_metric(name=name, unit=MetricUnit.NoUnit, value=value)
+            dashboard_metrics.add_metric(name=name, unit=MetricUnit.NoUnit, value=value)
     # 0 when the write succeeded (or no cache is configured), so the alarm sees a steady series.
     metrics.add_metric(name="ModelCacheWriteFailed", unit=MetricUnit.Count, value=int(out["cache_write_failed"]))
     if out["cache_write_failed"]:
         logger.warning("model cache write failed; plan reads the durable copy", extra={"notes": out["notes"]})
     sweep = out["sweep"]
     if "suspects" in sweep:
-        metrics.add_metric(name="OrphansAdopted", unit=MetricUnit.Count, value=len(sweep["adopted"]))
-        metrics.add_metric(name="UnmatchedLivePosts", unit=MetricUnit.Count, value=sweep["unmatched"])
+        dashboard_metrics.add_metric(name="OrphansAdopted", unit=MetricUnit.Count, value=len(sweep["adopted"]))
+        dashboard_metrics.add_metric(name="UnmatchedLivePosts", unit=MetricUnit.Count, value=sweep["unmatched"])
         metrics.add_metric(name="SpendUSD", unit=MetricUnit.NoUnit, value=sweep["spend_usd"])
         if sweep["adopted"] or sweep["unmatched"]:
             logger.warning("sweep found live posts no decision recorded", extra={
                 "adopted": sweep["adopted"], "unmatched_post_ids": sweep["unmatched_ids"]})
     elif "error" in sweep:
-        metrics.add_metric(name="SweepFailed", unit=MetricUnit.Count, value=1)
+        dashboard_metrics.add_metric(name="SweepFailed", unit=MetricUnit.Count, value=1)
     logger.info("learn finished", extra={"samples": out["samples"], "notes": out["notes"],
                                          "model_version": out["model_version"], "sweep": sweep})
     return out

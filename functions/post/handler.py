@@ -9,7 +9,7 @@ from postloop.runtime.tasks import post_task
 # No X-Ray Tracer here: its SDK alone costs about a bare boto3 import at every cold start
 # (docs/performance.md). Active tracing still records the invocation's own segment.
 @logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics(capture_cold_start_metric=True)
+@metrics.log_metrics
 def lambda_handler(event, context):
     if isinstance(event, dict) and isinstance(event.get("decision_id"), str):
         logger.set_correlation_id(event["decision_id"])

@@ -2,24 +2,26 @@
 from aws_lambda_powertools.metrics import MetricUnit
 
 from postloop.runtime import wiring
-from postloop.runtime.observability import logger, metrics
+from postloop.runtime.observability import dashboard_metrics, logger, metrics
 from postloop.runtime.tasks import scrape_task
 
 
 # No X-Ray Tracer here: its SDK alone costs about a bare boto3 import at every cold start
 # (docs/performance.md). Active tracing still records the invocation's own segment.
 @logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics(capture_cold_start_metric=True)
+@metrics.log_metrics
 def lambda_handler(event, context):
     if isinstance(event, dict) and isinstance(event.get("decision_id"), str):
         logger.set_correlation_id(event["decision_id"])
     out = scrape_task(event, wiring.current())
     metrics.add_dimension("account", out["account_id"])
-    metrics.add_metric(name="OutcomesWritten", unit=MetricUnit.Count, value=out["written"])
-    metrics.add_metric(name="OutcomesUnusable", unit=MetricUnit.Count, value=out["unusable"])
-    metrics.add_metric(name="PostsRead", unit=MetricUnit.Count, value=out["posts_read"])
-    metrics.add_metric(name="SpendUSD", unit=MetricUnit.NoUnit, value=out["spend_usd"])
+    metrics.add_metric(name="SpendUSD", unit=MetricUnit.NoUnit, value=out["spend_usd"])   # the spend alarm's
+    dashboard_metrics.add_metric(name="OutcomesWritten", unit=MetricUnit.Count, value=out["written"])
+    dashboard_metrics.add_metric(name="OutcomesUnusable", unit=MetricUnit.Count, value=out["unusable"])
+    dashboard_metrics.add_metric(name="PostsRead", unit=MetricUnit.Count, value=out["posts_read"])
     if out["engagement_rate"] is not None:
-        metrics.add_metric(name="ActualEngagementRate", unit=MetricUnit.NoUnit, value=out["engagement_rate"])
-    logger.info("scrape finished", extra={k: out[k] for k in ("due", "written", "problems")})
+        dashboard_metrics.add_metric(name="ActualEngagementRate", unit=MetricUnit.NoUnit,
+                                     value=out["engagement_rate"])
+    logger.info("scrape finished", extra={k: out[k] for k in ("due", "written", "unusable", "posts_read",
+                                                              "engagement_rate", "problems")})
     return out

@@ -144,7 +144,7 @@ class Functions(Construct):
                  network: Network, x_secrets: dict[str, secretsmanager.ISecret],
                  openai_secret: secretsmanager.ISecret | None, accounts_layer_dir: Path, build_dir: Path,
                  approval_topic: sns.ITopic, openai_env: dict[str, str] | None = None,
-                 post_concurrency: int = 1) -> None:
+                 post_concurrency: int = 1, dashboard_metrics: bool = False) -> None:
         super().__init__(scope, construct_id)
         self.dead_letters = sqs.Queue(
             self, "DeadLetters",
@@ -173,6 +173,8 @@ class Functions(Construct):
         self.log_groups: dict[str, logs.LogGroup] = {}
         # The cache function first (plan's and learn's roles name it); none when they are in the VPC.
         self.cache_door = network.nat == "none"
+        # The metrics only the dashboard reads are sent only when it is deployed (runtime/observability.py).
+        self.dashboard_metrics = dashboard_metrics
         order = [CACHE_FUNCTION] if self.cache_door else []
         order += [n for n in SPECS if n != CACHE_FUNCTION]
         for name in order:
@@ -192,6 +194,8 @@ class Functions(Construct):
         statements = [iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                                           resources=[log_group.log_group_arn])]
         env = {names.ENV_ACCOUNTS_FILE: names.ACCOUNTS_FILE}
+        if self.dashboard_metrics and not spec.cache_door:
+            env[names.ENV_DASHBOARD_METRICS] = "true"
 
         for access in spec.tables:
             table = tables[access.table]

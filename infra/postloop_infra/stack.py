@@ -47,7 +47,7 @@ class PostloopStack(Stack):
             tables=self.storage.tables, network=self.network, x_secrets=self.credentials.x,
             openai_secret=self.credentials.openai, accounts_layer_dir=accounts_layer_dir, build_dir=build_dir,
             approval_topic=self.notifications.approvals, openai_env=options.openai_environment(),
-            post_concurrency=options.post_concurrency,
+            post_concurrency=options.post_concurrency, dashboard_metrics=options.dashboard,
         )
         self.workflow = PostCycleWorkflow(
             self, "Workflow",

@@ -209,9 +209,11 @@ def test_environment_passes_the_settings_the_function_requires(main_synth, name)
         # The review page's links: its URL and the key that signs them (infra/postloop_infra/review.py).
         assert env["POSTLOOP_REVIEW_URL"] == "url:review.FunctionUrl"
         assert env["POSTLOOP_REVIEW_SECRET_ID"] == "secret:review-signing"
+    # The main synth deploys the dashboard, so every function sends the metrics it reads.
+    assert env[names.ENV_DASHBOARD_METRICS] == "true"
     allowed = {names.ENV_ACCOUNTS_FILE, names.ENV_MODEL_CACHE_FUNCTION, names.ENV_X_SECRET_ID,
-               names.ENV_OPENAI_SECRET_ID, names.ENV_APPROVAL_TOPIC_ARN, *names.TABLE_ENV.values(),
-               *OPENAI_CONTEXT.values()}
+               names.ENV_OPENAI_SECRET_ID, names.ENV_APPROVAL_TOPIC_ARN, names.ENV_DASHBOARD_METRICS,
+               *names.TABLE_ENV.values(), *OPENAI_CONTEXT.values()}
     if name == "approve":
         allowed |= {"POSTLOOP_REVIEW_URL", "POSTLOOP_REVIEW_SECRET_ID"}
     assert set(env) <= allowed

@@ -15,6 +15,59 @@ from postloop.runtime import observability
 FUNCTIONS = ("plan", "approve", "post", "scrape", "learn")
 
 
+def metric_calls(source: str) -> list[tuple[str, str]]:
+    """(receiver, name or f-string prefix) of each add_metric(name=...) with a literal name in `source`:
+    receiver `metrics` always sends, `dashboard_metrics` only where the dashboard is deployed."""
+    calls = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "add_metric":
+            name = next(k.value for k in node.keywords if k.arg == "name")
+            receiver = getattr(node.func.value, "id", "?")
+            if isinstance(name, ast.Constant):
+                calls.append((receiver, name.value))
+            elif isinstance(name, ast.JoinedStr) and isinstance(name.values[0], ast.Constant):
+                calls.append((receiver, name.values[0].value))
+    return calls
+
+
+# What the alarms read: sent whether or not the dashboard is deployed.
+ALARM_METRICS = ("SpendUSD", "Post_", "ModelCacheWriteFailed")
+
+
+def alarm_metrics_behind_the_dashboard(sources: list[str]) -> list[str]:
+    return [name for source in sources for receiver, name in metric_calls(source)
+            if name in ALARM_METRICS and receiver != "metrics"]
+
+
+def test_the_alarms_metrics_are_sent_without_the_dashboard(main_synth, variant_synth):
+    sources = [h.read_text() for h in (REPO / "functions").glob("*/handler.py")]
+    assert alarm_metrics_behind_the_dashboard(sources) == []
+    sent = {name for s in sources for _, name in metric_calls(s)}
+    assert set(ALARM_METRICS) <= sent
+    # The check sees an alarm's metric moved behind the dashboard's switch.
+    moved = [s.replace('metrics.add_metric(name="SpendUSD"', 'dashboard_metrics.add_metric(name="SpendUSD"')
+             for s in sources]
+    assert "SpendUSD" in alarm_metrics_behind_the_dashboard(moved)
+    # The switch follows the option: on with the dashboard, absent without.
+    for name in ("plan", "post", "scrape", "learn", "approve"):
+        on = main_synth.resource(main_synth.stack.functions.functions[name])["Properties"]["Environment"]
+        off = variant_synth.resource(variant_synth.stack.functions.functions[name])["Properties"]["Environment"]
+        assert on["Variables"]["POSTLOOP_DASHBOARD_METRICS"] == "true"
+        assert "POSTLOOP_DASHBOARD_METRICS" not in off["Variables"]
+
+
+def test_dashboard_metrics_are_sent_only_when_switched_on(monkeypatch):
+    from postloop.runtime.observability import DashboardMetrics
+    added = []
+    monkeypatch.setattr(observability.metrics, "add_metric", lambda **kw: added.append(kw["name"]))
+    DashboardMetrics({}).add_metric(name="Decision_planned", unit="Count", value=1)
+    DashboardMetrics({"POSTLOOP_DASHBOARD_METRICS": "false"}).add_metric(name="Decision_planned", unit="Count", value=1)
+    assert added == []
+    DashboardMetrics({"POSTLOOP_DASHBOARD_METRICS": "true"}).add_metric(name="Decision_planned", unit="Count",
+                                                                         value=1)
+    assert added == ["Decision_planned"]
+
+
 def emitted_metric_names() -> tuple[set[str], set[str]]:
     """(exact names, f-string prefixes) of every add_metric(name=...) in functions/*/handler.py."""
     exact, prefixes = set(), set()

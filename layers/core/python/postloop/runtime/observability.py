@@ -23,6 +23,34 @@ for _name in ("botocore", "boto3", "urllib3", "oauthlib", "requests_oauthlib", "
     logging.getLogger(_name).setLevel(logging.WARNING)
 metrics = Metrics(namespace="postloop", service="postloop")
 
+# Set by the CDK app when it deploys the dashboard (`-c dashboard=true`).
+DASHBOARD_METRICS_ENV = "POSTLOOP_DASHBOARD_METRICS"
+
+
+class DashboardMetrics:
+    """The metrics only the dashboard reads (no alarm does): sent only where it is deployed.
+
+    CloudWatch bills a custom metric by each hour it is sent in ($0.30 a metric-month, so about
+    $0.0004 a metric-hour: docs/deploy.md, "What it costs"), which makes these most of the AWS cost
+    of a post; without the dashboard nothing would look at them, and the handlers' log lines carry
+    the same figures. The alarms' metrics (SpendUSD, Post_<action>, ModelCacheWriteFailed) go
+    through `metrics` itself, always.
+    """
+
+    def __init__(self, env=os.environ):
+        self._env = env
+
+    @property
+    def enabled(self) -> bool:
+        return strtobool(self._env.get(DASHBOARD_METRICS_ENV, "false"))
+
+    def add_metric(self, *, name: str, unit, value) -> None:
+        if self.enabled:
+            metrics.add_metric(name=name, unit=unit, value=value)
+
+
+dashboard_metrics = DashboardMetrics()
+
 
 def tracing_enabled(env=os.environ) -> bool:
     """Whether Powertools' Tracer would trace here (its `_is_tracer_disabled`, inverted)."""
