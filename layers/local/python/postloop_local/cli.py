@@ -533,6 +533,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="for drafts that name none (default: the account's first content type)")
     sc.add_argument("--format", choices=("auto", "jsonl", "text"), default="auto",
                     help="auto (default): JSON lines when the input starts with '{', else plain text")
+    sc.add_argument("--novelty", choices=("ngrams", "local"), default="ngrams",
+                    help="near-duplicate check: the account's own method (default), or the local "
+                         "sentence-embedding model, as simulate --novelty local (docs/novelty.md)")
     sc.set_defaults(func=cmd_score)
     from postloop.core.records import Status
     po = sub.add_parser("posts", help="list the bot's decisions: status, text, scores, predictions and outcomes "

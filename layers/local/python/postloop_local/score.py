@@ -15,9 +15,10 @@ and nothing is printed on stdout. Each draft then goes through plan's own `Conte
 X's length rule and banned phrases, safety (banned words and topics, moderation when the account
 asks for it), an LLM judge when configured, and novelty – word for word and near-duplicate –
 against the drafts before it in the input (all of them, approved or not, as if each had been
-posted). The verdict is `reject` exactly when plan would reject the draft on its content;
-`approve` means it clears those checks (the engagement model, which gates only once trusted,
-is not consulted).
+posted), by the account's novelty method, or with `--novelty local` by the local sentence-embedding
+model as `postloop simulate --novelty local` uses it. The verdict is `reject` exactly when plan would
+reject the draft on its content; `approve` means it clears those checks (the engagement model, which
+gates only once trusted, is not consulted).
 """
 from __future__ import annotations
 
@@ -184,18 +185,21 @@ def _plain(text: str, default_type: str) -> list[HandDraft]:
     return drafts
 
 
-def checkers_for(config: AccountConfig, env: dict[str, str] | None = None) -> Checkers:
+def checkers_for(config: AccountConfig, env: dict[str, str] | None = None, embedder: Embedder | None = None
+                 ) -> Checkers:
     """The OpenAI-backed checks the account asks for, from the environment; ScoreInputError when it
-    asks for one and no key is set (plan refuses such an account too: safety fails closed)."""
+    asks for one and no key is set (plan refuses such an account too: safety fails closed). `embedder`,
+    when given (the local model), serves the embeddings novelty method instead of the API."""
     from postloop.core.plan import require_checks
 
     env = os.environ if env is None else env
-    wants = config.safety.moderation or config.judge.weight > 0 or config.novelty.method == "embeddings"
+    wants = (config.safety.moderation or config.judge.weight > 0
+             or (config.novelty.method == "embeddings" and embedder is None))
     if not wants:
-        return Checkers()
+        return Checkers(embedder=embedder)
     if not env.get("OPENAI_API_KEY"):
         try:
-            require_checks(config, Checkers())
+            require_checks(config, Checkers(embedder=embedder))
         except ConfigError as err:
             raise ScoreInputError(
                 f"{err} — set OPENAI_API_KEY (and OPENAI_BASE_URL, POSTLOOP_OPENAI_API for a server other than "
@@ -213,7 +217,7 @@ def checkers_for(config: AccountConfig, env: dict[str, str] | None = None) -> Ch
 
     client = OpenAI(api_key=env["OPENAI_API_KEY"], base_url=s.openai_base_url, timeout=s.openai_timeout,
                     max_retries=s.openai_max_retries)
-    checkers = Checkers()
+    checkers = Checkers(embedder=embedder)
     if config.safety.moderation:
         from postloop.adapters.openai_moderation import OpenAIModerator
         checkers.moderator = OpenAIModerator("", model=s.openai_moderation_model, client=client)
@@ -222,10 +226,23 @@ def checkers_for(config: AccountConfig, env: dict[str, str] | None = None) -> Ch
         checkers.judge = OpenAIJudge("", s.judge_model, client=client, api=s.openai_api,
                                      max_output_tokens=s.openai_max_output_tokens,
                                      malformed_retries=s.openai_malformed_retries)
-    if config.novelty.method == "embeddings":
+    if config.novelty.method == "embeddings" and embedder is None:
         from postloop.adapters.openai_embeddings import OpenAIEmbedder
         checkers.embedder = OpenAIEmbedder("", model=s.openai_embedding_model, client=client)
     return checkers
+
+
+def with_local_model(config: AccountConfig):
+    """(the account switched to the embeddings novelty method, the local model serving it), as
+    `postloop simulate --novelty local` does; ScoreInputError saying how to install a missing model."""
+    from dataclasses import replace
+
+    from postloop_local.local_embeddings import LocalModelUnavailable, shared
+    try:
+        embedder = shared()
+    except LocalModelUnavailable as err:
+        raise ScoreInputError(f"--novelty local: {err}") from None
+    return replace(config, novelty=replace(config.novelty, method="embeddings")), embedder
 
 
 def score_drafts(drafts: list[HandDraft], config: AccountConfig, checkers: Checkers | None = None):
@@ -277,9 +294,12 @@ def run(args, stdout: TextIO | None = None, stderr: TextIO | None = None, stdin:
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     try:
         config = load_account(args.account)
+        embedder = None
+        if getattr(args, "novelty", "ngrams") == "local":
+            config, embedder = with_local_model(config)
         text, name = read_input(args.file, stdin)
         drafts = parse_drafts(text, name, config, fmt=args.format, content_type=args.content_type)
-        checkers = checkers_for(config)
+        checkers = checkers_for(config, embedder=embedder)
     except ScoreInputError as err:
         print(f"postloop score: {err}", file=stderr)
         return 2
