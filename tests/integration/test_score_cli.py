@@ -182,7 +182,8 @@ def test_bad_files_accounts_and_content_types(capsys, tmp_path):
 
 
 def test_bad_input_in_a_real_process_has_no_traceback(tmp_path):
-    for args, stdin, message in [((str(tmp_path / "missing.jsonl"),), None, f"{tmp_path / 'missing.jsonl'}: no such file"),
+    missing = tmp_path / "missing.jsonl"
+    for args, stdin, message in [((str(missing),), None, f"{missing}: no such file"),
                                  (("-",), b"\xff\xfe\x00", "<stdin>: not UTF-8 text")]:
         proc = subprocess.run([str(POSTLOOP), "score", *args], input=stdin, capture_output=True, timeout=120)
         err = proc.stderr.decode()

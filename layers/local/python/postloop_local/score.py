@@ -130,8 +130,8 @@ def _jsonl(text: str, name: str, config: AccountConfig, default_type: str) -> li
         except RecursionError:
             raise ScoreInputError(f"{where}: not valid JSON (nested too deeply)") from None
         if not isinstance(row, dict):
-            raise ScoreInputError(f"{where}: expected an object like {{\"parts\": [\"…\"], \"content_type\": \"…\"}}, "
-                                  f"got a JSON {type(row).__name__}")
+            raise ScoreInputError(f"{where}: expected an object like "
+                                  f"{{\"parts\": [\"…\"], \"content_type\": \"…\"}}, got a JSON {type(row).__name__}")
         unknown = sorted(set(row) - JSON_KEYS)
         if unknown:
             raise ScoreInputError(f"{where}: unknown field(s) {', '.join(map(repr, unknown))}; "
