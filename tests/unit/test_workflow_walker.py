@@ -52,7 +52,8 @@ class NoWorld:
     """What _register_post needs of the simulated audience, for a post the walker records."""
 
     def register(self, *args):
-        return type("Fate", (), {"expected_rate": 0.0})()
+        from postloop_local.world import PostFate
+        return PostFate(PLANNED_AT, 0, 0, 0, 0, 0, 0, 0, expected_rate=0.0)
 
     def local_hour(self, t):
         return t.hour
