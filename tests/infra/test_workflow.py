@@ -490,9 +490,16 @@ class Moto:
         monkeypatch.setattr(wait_function.WaitFunction, "_wait_interval",
                             lambda self, env, wait_seconds: clock.advance(wait_seconds))
         calls = self.calls
+        from postloop_local import local_lambda
+        simple_invoke = LambdaSimpleBackend.invoke
 
         def invoke(backend, function_name, qualifier, body, headers, response_headers):
-            name = backend.get_function(function_name, qualifier).function_name.removeprefix("postloop-")
+            full_name = backend.get_function(function_name, qualifier).function_name
+            if full_name in local_lambda.served():
+                # The cache function plan and learn invoke: run by postloop_local/local_lambda.py, as
+                # in every local run; not one of the machines' tasks.
+                return simple_invoke(backend, function_name, qualifier, body, headers, response_headers)
+            name = full_name.removeprefix("postloop-")
             event = json.loads(body) if body else {}
             try:
                 # With its own role, as the stack's IAM enforcement checks it (postloop_local/iam.py).
