@@ -17,8 +17,8 @@ each handler, names as in functions/*/handler.py:
            its sweep (core/sweep.py): OrphansAdopted, UnmatchedLivePosts, SpendUSD when it read X,
            SweepFailed when it could not
 
-SpendUSD, Post_<action>, Approval_<action> and ModelCacheWriteFailed are always sent (the alarms
-read the first three kinds); the others only where the dashboard is deployed (the functions get
+SpendUSD, Post_<action> and ModelCacheWriteFailed, which the alarms read, and Approval_<action>
+are always sent; the others only where the dashboard is deployed (the functions get
 POSTLOOP_DASHBOARD_METRICS, runtime/observability.py DashboardMetrics), since each metric is billed
 by the hours it is sent in. plan and learn also emit ModelCacheRejected (dimensions service, account and reason) when a
 cached model fails its checks (runtime.wiring.report_cache_rejection); it is left off the
