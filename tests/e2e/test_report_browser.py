@@ -53,12 +53,12 @@ def browser():
 
 @pytest.fixture(scope="module")
 def activity():
-    """Ten simulated days (in-memory backend) and one hostile post among the best."""
+    """Fourteen simulated days (in-memory backend; the follow model is first measured after ten) and one hostile post among the best."""
     from postloop.runtime.observability import logger
     logger.setLevel("WARNING")
     scenario = load_scenario("stationary")
     with contextlib.redirect_stdout(io.StringIO()):
-        result = simulate.run(scenario, days=10, seed=2, backend="memory")
+        result = simulate.run(scenario, days=14, seed=2, backend="memory")
     act = simulate.activity(result, simulate.load_account(scenario.account))
     template = act.ranked()[0]
     hostile = replace(template, decision_id="20260110T000000Z-hostile", parts=[HOSTILE, "part two <b>bold?</b>"],
