@@ -217,3 +217,42 @@ def test_the_page_in_headless_chromium_load_edit_approve(env):
     saved = DynamoDecisionStore(t).get("demo", "d1")
     assert saved.parts == [GOOD] and saved.status is Status.PLANNED
     assert deps.resumer.calls and deps.resumer.calls[0][0] == "task-token-1"
+
+
+# --- hostile requests (the review function's part of the hostile-input suite) ----------------------
+
+def _hostile_requests():
+    from hypothesis import strategies as st
+
+    from tests.hostile import json_values, nasty_text
+
+    key = st.sampled_from(["t", "a", "d", "action", "text", "reason"])
+    form = st.dictionaries(key, nasty_text, max_size=6)
+    url_event = st.builds(
+        lambda method, path, query, body, ctype: event_of(
+            method, path + "?" + urlencode(query), {"Content-Type": ctype}, body, "127.0.0.1"),
+        st.sampled_from(["GET", "POST", "PUT", "DELETE", "get", ""]),
+        st.sampled_from(["/", "/admin", "//", "/?", "/../x"]),
+        form,
+        st.one_of(st.binary(max_size=200), form.map(lambda f: urlencode(f).encode())),
+        st.sampled_from(["application/x-www-form-urlencoded", "text/plain", "", "multipart/form-data"]),
+    )
+    return st.one_of(json_values.filter(lambda v: isinstance(v, dict)), url_event)
+
+
+def test_hostile_requests_are_answered_4xx_with_nothing_written(env):
+    """Anything at all sent to the function URL, without a valid token: a 4xx page, never an exception
+    or a 5xx, and nothing written (no token spent, no decision changed, the workflow not resumed)."""
+    from hypothesis import HealthCheck, given, settings
+
+    t, deps, _ = env
+    before = _written(t)
+
+    @settings(max_examples=80, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(event=_hostile_requests())
+    def check(event):
+        out = handle(event, deps)
+        assert 400 <= out["statusCode"] < 500, (event, out["statusCode"])
+        assert _written(t) == before and deps.resumer.calls == []
+
+    check()

@@ -24,8 +24,8 @@ def _event(name: str) -> dict:
 
 
 def test_every_sample_event_is_covered():
-    assert sorted(p.stem for p in EVENTS.glob("*.json")) == ["approve", "approve-request", "learn", "plan",
-                                                             "post", "scrape"]
+    assert sorted(p.stem for p in EVENTS.glob("*.json")) == ["approve", "approve-request", "cache", "cache-put",
+                                                             "learn", "plan", "post", "scrape"]
 
 
 def test_approve_samples_parse():
