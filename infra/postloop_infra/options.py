@@ -1,6 +1,9 @@
 """The deploy-time choices, read from CDK context (`cdk deploy -c nat=instance -c alarm_email=...`)."""
 from __future__ import annotations
 
+import json
+import re
+
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable
@@ -50,6 +53,9 @@ class DeployOptions:
     openai_moderation_model: str | None = None
     # Reserved concurrency of post (0: none reserved, for accounts whose Lambda quota is 10).
     post_concurrency: int = 1
+    # Tables kept from an earlier deployment (their RemovalPolicy is RETAIN), adopted instead of
+    # created: {table key: table name} for every table (docs/deploy.md, "Keeping the memory").
+    existing_tables: dict[str, str] | None = None
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> DeployOptions:
@@ -68,6 +74,7 @@ class DeployOptions:
             openai=_bool(get("openai"), d.openai, "openai"),
             **_openai_options(get),
             post_concurrency=_int(get("post_concurrency"), d.post_concurrency, "post_concurrency", 0),
+            existing_tables=_existing_tables(get("existing_tables")),
         )
 
 
@@ -114,3 +121,43 @@ def _int(value: Any, default: int, key: str, minimum: int) -> int:
     if number < minimum:
         raise OptionsError(f"context {key!r} must be at least {minimum}, got {number}")
     return number
+
+
+# DynamoDB's rule for table names.
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+
+
+def _existing_tables(value: Any) -> dict[str, str] | None:
+    """`-c existing_tables=FILE` (a JSON object, path relative to the repository) or the object itself."""
+    from postloop.adapters.tables import ALL_TABLES
+
+    if value in (None, ""):
+        return None
+    where = "context 'existing_tables'"
+    if isinstance(value, str) and not value.lstrip().startswith("{"):
+        path = Path(value) if Path(value).is_absolute() else REPO / value
+        where = f"context 'existing_tables' ({path})"
+        try:
+            value = path.read_text(encoding="utf-8")
+        except OSError as err:
+            raise OptionsError(f"{where}: cannot be read ({err.strerror or err})") from None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as err:
+            raise OptionsError(f"{where}: not JSON ({err.msg} at line {err.lineno})") from None
+    if not isinstance(value, dict):
+        raise OptionsError(f"{where}: must be an object of table key to table name")
+    problems = []
+    missing = sorted(set(ALL_TABLES) - set(value))
+    unknown = sorted(set(value) - set(ALL_TABLES))
+    if missing:
+        problems.append(f"missing {', '.join(missing)} (adopt every table or none)")
+    if unknown:
+        problems.append(f"unknown {', '.join(map(repr, unknown))} (one of {', '.join(sorted(ALL_TABLES))})")
+    for key, name in sorted(value.items()):
+        if key in ALL_TABLES and not (isinstance(name, str) and _TABLE_NAME.fullmatch(name)):
+            problems.append(f"{key}: {name!r} is not a DynamoDB table name")
+    if problems:
+        raise OptionsError(f"{where}: " + "; ".join(problems))
+    return dict(value)

@@ -38,7 +38,7 @@ class PostloopStack(Stack):
 
         self.notifications = Notifications(self, "Notifications", alarm_email=options.alarm_email,
                                            approval_email=options.approval_email)
-        self.storage = Storage(self, "Storage")
+        self.storage = Storage(self, "Storage", existing=options.existing_tables)
         self.network = Network(self, "Network", nat=options.nat, vpc_functions=vpc_functions(options.nat))
         self.credentials = Credentials(self, "Secrets", account_ids=[a.account_id for a in self.accounts],
                                        openai=options.openai)

@@ -40,14 +40,25 @@ def ttl_attribute(model: type[Model]) -> str | None:
 
 
 class Storage(Construct):
-    """One table per model in postloop.adapters.tables.ALL_TABLES."""
+    """One table per model in postloop.adapters.tables.ALL_TABLES.
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    With `existing` ({table key: name}), the tables an earlier deployment kept (RETAIN) are
+    adopted by name instead of created: the functions get their names and the same grants.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, existing: dict[str, str] | None = None) -> None:
         super().__init__(scope, construct_id)
-        self.tables: dict[str, dynamodb.Table] = {}
+        self.tables: dict[str, dynamodb.ITable] = {}
         self.global_indexes: dict[str, list[str]] = {}
         for key, model in ALL_TABLES.items():
-            self.tables[key] = self._table(key, model)
+            if existing:
+                schema = model._get_schema()
+                self.global_indexes[key] = [gsi["index_name"] for gsi in schema["global_secondary_indexes"]]
+                self.tables[key] = dynamodb.Table.from_table_attributes(
+                    self, table_construct_id(key), table_name=existing[key],
+                    global_indexes=self.global_indexes[key])
+            else:
+                self.tables[key] = self._table(key, model)
 
     def _table(self, key: str, model: type[Model]) -> dynamodb.Table:
         # The schema PynamoDB itself would send to CreateTable (the local backends create
