@@ -127,7 +127,8 @@ def _partial(found: list[str], d: Decision) -> str | None:
     return None if len(found) == len(d.parts) else f"thread_partial: {len(found)} of {len(d.parts)} parts on X"
 
 
-def post(account_id: str, decision_id: str, now: datetime, deps: PostDeps) -> PostResult:
+def _unfinished(account_id: str, decision_id: str, deps: PostDeps) -> Decision | PostResult:
+    """The decision if a post step has work to do, else the result that says why not."""
     d = deps.decisions.get(account_id, decision_id)
     if d is None:
         raise DecisionNotFound(f"no decision {decision_id} for account {account_id}")
@@ -135,6 +136,13 @@ def post(account_id: str, decision_id: str, now: datetime, deps: PostDeps) -> Po
         return PostResult(d, "already_done")
     if d.status is Status.AWAITING_APPROVAL:
         return PostResult(d, "not_ready")
+    return d
+
+
+def post(account_id: str, decision_id: str, now: datetime, deps: PostDeps) -> PostResult:
+    d = _unfinished(account_id, decision_id, deps)
+    if isinstance(d, PostResult):
+        return d
     try:
         return _post_claimed(account_id, decision_id, now, deps)
     except ClaimRefused:
@@ -168,13 +176,9 @@ def reconcile_only(account_id: str, decision_id: str, now: datetime, deps: PostD
     A decision that already ended is left as it is. When X cannot be asked, the claim is
     released and RetryLater raised, so the workflow's retry asks again.
     """
-    d = deps.decisions.get(account_id, decision_id)
-    if d is None:
-        raise DecisionNotFound(f"no decision {decision_id} for account {account_id}")
-    if d.status.terminal:
-        return PostResult(d, "already_done")
-    if d.status is Status.AWAITING_APPROVAL:
-        return PostResult(d, "not_ready")
+    d = _unfinished(account_id, decision_id, deps)
+    if isinstance(d, PostResult):
+        return d
     held = _current(deps, now)
     try:
         if d.status is Status.POSTING:
