@@ -131,8 +131,9 @@ def test_scrape_collects_due_outcomes_once_per_horizon(stack):
     out = invoke("scrape", {**load_event("scrape"), "decision_id": d.decision_id, "now": "2026-01-10T05:00:00Z"})
     # The head post's metrics, and the follows of every part from X's post analytics.
     assert out["written"] == 1 and out["posts_read"] == 1 + len(d.post_ids)
-    # One post read, one follower read, and analytics priced like a post read per id (unconfirmed).
-    assert out["spend_usd"] == pytest.approx(0.005 + 0.010 + 0.005 * len(d.post_ids))
+    # One owned read (the head, from the account's timeline), one follower read, and analytics
+    # priced like a post read per id (unconfirmed).
+    assert out["spend_usd"] == pytest.approx(0.001 + 0.010 + 0.005 * len(d.post_ids))
     again = invoke("scrape", {"account_id": "demo", "now": "2026-01-10T05:30:00Z"})
     assert again["written"] == 0 and again["due"] == 0
 

@@ -162,12 +162,36 @@ def _default_fault_body(status: int) -> dict:
 
 _PRIVATE_FIELDS = {"non_public_metrics", "organic_metrics"}
 
+# What X bills, per unit, by kind: its pay-per-use list prices since 2026-02-06 (the project's platform
+# notes), written here on their own rather than imported from postloop.core.spend, so that the ledger is
+# an independent account of what a run would cost. Reads are billed per post (or user) returned, never
+# for an error; a create per post made. Post analytics' price is unconfirmed: a post read per post.
+X_PRICES_USD = {
+    "post_create": 0.015,
+    "post_create_with_url": 0.20,
+    "post_read": 0.005,
+    "user_read": 0.010,
+    "owned_read": 0.001,
+    "analytics_read": 0.005,
+}
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One billed answer: `units` of `kind` at `at` (the fake's clock)."""
+
+    kind: str
+    units: int
+    usd: float
+    at: datetime
+
 
 class FakeXServer:
     """X API v2 for one account on an ephemeral 127.0.0.1 port.
 
     `posts` maps post id to `StoredPost` (text as written, unescaped); `requests_log` records
-    every request as (method, path, query dict, JSON body or None). With `duplicate_refusal`
+    every request as (method, path, query dict, JSON body or None); `ledger` what X would bill
+    for each answer given (`X_PRICES_USD`, `billed_usd`). With `duplicate_refusal`
     (the default) a create of a text the account holds live is refused with 403, as X usually
     does; without it the post is made again. Either way the text is noted in `repeated_creates`
     (and, when refused, in `duplicate_refusals`). All state is guarded by one lock.
@@ -198,6 +222,8 @@ class FakeXServer:
         self.analytics = analytics
         self.posts: dict[str, StoredPost] = {}
         self.requests_log: list[tuple[str, str, dict[str, str], Any]] = []
+        # What X would bill for every answer given (X_PRICES_USD): the truth spend records are checked against.
+        self.ledger: list[LedgerEntry] = []
         self._faults: list[_Fault] = []
         # Consulted for every request that no `inject` matched, under the lock; a fault run's plan.
         self.fault_schedule = fault_schedule
@@ -271,6 +297,15 @@ class FakeXServer:
             self._faults.append(
                 _Fault(method.upper(), path_prefix, status, body, dict(headers or {}), times, after)
             )
+
+    def billed_usd(self, *kinds: str) -> float:
+        """What X would have billed so far, for `kinds` only when given."""
+        with self._lock:
+            return sum(e.usd for e in self.ledger if not kinds or e.kind in kinds)
+
+    def _bill(self, kind: str, units: int) -> None:
+        if units > 0:
+            self.ledger.append(LedgerEntry(kind, units, units * X_PRICES_USD[kind], _aware(self.clock())))
 
     def live_posts(self) -> list[StoredPost]:
         """Posts not deleted, oldest first."""
@@ -382,6 +417,7 @@ class FakeXServer:
         post = StoredPost(self._next_id(now), text, now, reply_to, self.user_id)
         self.posts[post.post_id] = post
         self.audience.on_post(post.post_id, text, now, reply_to)
+        self._bill("post_create_with_url" if _URL.search(text) else "post_create", 1)
         return 201, {"data": {"id": post.post_id, "text": escape_text(text)}}
 
     def _delete(self, post_id: str) -> tuple[int, dict]:
@@ -415,6 +451,7 @@ class FakeXServer:
             else:
                 data.append(self._render(post, fields))
         out: dict[str, Any] = {}
+        self._bill("post_read", len(data))
         if data:
             out["data"] = data
         if errors:
@@ -427,6 +464,7 @@ class FakeXServer:
         post = self.posts.get(post_id)
         if post is None or post.deleted:
             return 200, {"errors": [_resource_error(post_id, "id")]}
+        self._bill("post_read", 1)
         return 200, {"data": self._render(post, _post_fields(query))}
 
     def _me(self, query: dict[str, str]) -> tuple[int, dict]:
@@ -442,6 +480,7 @@ class FakeXServer:
                 "tweet_count": posts,
                 "listed_count": 0,
             }
+        self._bill("user_read", 1)
         return 200, {"data": user}
 
     def _timeline(self, user_id: str, query: dict[str, str]) -> tuple[int, dict]:
@@ -458,6 +497,21 @@ class FakeXServer:
         end = _parse_query_time(query.get("end_time"))
         if start is False or end is False:
             return 400, _invalid("start_time and end_time must be RFC 3339 timestamps.", parameter="start_time")
+        if start is not None and end is not None and start >= end:
+            return 400, _invalid("`start_time` must be earlier than `end_time`.", parameter="start_time")
+        since_id, until_id = query.get("since_id"), query.get("until_id")
+        for name, value in (("since_id", since_id), ("until_id", until_id)):
+            if value is not None and not _POST_ID.match(value):
+                return 400, _invalid(f"The `{name}` query parameter value [{value}] is not valid.", parameter=name)
+        if since_id is not None and until_id is not None and int(since_id) >= int(until_id):
+            return 400, _invalid("`since_id` must be less than `until_id`.", parameter="since_id")
+        exclude = _csv(query.get("exclude"))
+        if exclude - {"replies", "retweets"}:
+            bad = sorted(exclude - {"replies", "retweets"})[0]
+            return 400, _invalid(f"The `exclude` query parameter value [{bad}] is not one of [replies,retweets].",
+                                 parameter="exclude")
+        if _post_fields(query) & _PRIVATE_FIELDS and not self.private_metrics:
+            return 403, problem(403, "Forbidden", "Your client is not permitted to request non-public metrics.")
         before_id: int | None = None
         if "pagination_token" in query:
             before_id = _decode_token(query["pagination_token"])
@@ -487,6 +541,9 @@ class FakeXServer:
             and (start is None or p.created_at >= start)
             and (end is None or p.created_at < end)
             and (before_id is None or int(p.post_id) < before_id)
+            and (since_id is None or int(p.post_id) > int(since_id))      # both exclusive, as X's
+            and (until_id is None or int(p.post_id) < int(until_id))
+            and not ("replies" in exclude and p.reply_to is not None)    # the fake makes no reposts
         ]
         page, more = candidates[:max_results], len(candidates) > max_results
         if not page:
@@ -495,6 +552,7 @@ class FakeXServer:
         meta: dict[str, Any] = {"result_count": len(page), "newest_id": page[0].post_id, "oldest_id": page[-1].post_id}
         if more:
             meta["next_token"] = _encode_token(int(page[-1].post_id))
+        self._bill("owned_read", len(page))
         return 200, {"data": [self._render(p, fields) for p in page], "meta": meta}
 
     # --- helpers -------------------------------------------------------------------------
@@ -561,6 +619,7 @@ class FakeXServer:
             if "follows" in fields:
                 row["follows"] = int(follows_of(post_id, min(end, _aware(self.clock())))) if follows_of else 0
             data.append(row)
+        self._bill("analytics_read", len(data))
         return 200, ({"data": data} if data else {})
 
     def _root_of(self, post: StoredPost) -> StoredPost:

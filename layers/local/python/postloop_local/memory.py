@@ -157,6 +157,7 @@ class DirectX:
         self.clock = clock
         self.posts: dict[str, dict] = {}
         self._ids = itertools.count(1_900_000_000_000_000_000)
+        self.owned_returned = 0   # posts the owned timeline has returned (X bills each)
         self._lock = threading.Lock()
 
     def create_post(self, text: str, reply_to: str | None = None) -> str:
@@ -201,6 +202,26 @@ class DirectX:
 
     def get_followers_count(self) -> int:
         return self.audience.followers(self.clock())
+
+    def own_posts_window(self, since_id: str, until_id: str, *, private: bool = False,
+                         want: Sequence[str] = ()) -> list[OwnPost]:
+        """As X's owned timeline: original posts (no thread parts) strictly between the ids, newest first,
+        with public metrics only (the in-memory account has no non-public ones). `owned_returned`
+        counts every post returned: what X would bill."""
+        lo, hi = int(since_id), int(until_id)
+        if lo >= hi:
+            raise ValueError("since_id must be less than until_id")
+        now = self.clock()
+        rows = []
+        for pid, p in sorted(self.posts.items(), key=lambda kv: int(kv[0]), reverse=True):
+            if p["deleted"] or p["reply_to"] is not None or not lo < int(pid) < hi:
+                continue
+            m = self.audience.metrics(pid, now)
+            rows.append(OwnPost(pid, p["text"], p["created_at"],
+                                PostMetrics(m["impression_count"], m["like_count"], m["retweet_count"],
+                                            m["reply_count"], m["quote_count"], m["bookmark_count"])))
+        self.owned_returned += len(rows)
+        return rows
 
     def recent_own_posts(self, since: datetime) -> list[OwnPost]:
         rows = [OwnPost(pid, p["text"], p["created_at"]) for pid, p in self.posts.items()

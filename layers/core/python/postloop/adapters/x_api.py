@@ -6,7 +6,7 @@ import re
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import requests
 
@@ -282,25 +282,65 @@ class XApiClient:
         """
         if since.tzinfo is None:
             raise ValueError("since must be timezone-aware")
-        path = f"/2/users/{self._own_user_id()}/tweets"
-        base = {"max_results": _OWN_POSTS_PAGE_SIZE, "start_time": _rfc3339(since)}
+        posts = []
+        for item in self._own_timeline({"start_time": _rfc3339(since)}, "created_at"):
+            created = _parse_time(item.get("created_at"))
+            # start_time is sent at whole seconds, so trim what precedes `since` itself.
+            if created is not None and created < since:
+                continue
+            posts.append(OwnPost(post_id=str(item.get("id")), text=str(item.get("text", "")), created_at=created))
+        return posts
+
+    def own_posts_window(self, since_id: str, until_id: str, *, private: bool = False,
+                         want: Sequence[str] = ()) -> list[OwnPost]:
+        """The account's own original posts with ids strictly between `since_id` and `until_id`,
+        newest first, each with its public metrics (non-public and organic ones too when `private`,
+        until X refuses them once). Replies and reposts are excluded by X (`exclude`), so a thread's
+        later parts are neither returned nor billed. Pages until X has no more, or until every id
+        of `want` has come back (X bills each post returned: no page more than needed).
+        """
+        lo, hi = _checked_post_id(since_id), _checked_post_id(until_id)
+        if int(lo) >= int(hi):
+            raise ValueError("since_id must be less than until_id")
+        params = {"since_id": lo, "until_id": hi, "exclude": "replies,retweets"}
+        wanted = {str(p) for p in want}
+        if private and self.private_metrics_available:
+            try:
+                return self._window_posts(params, PRIVATE_FIELDS, wanted)
+            except XForbidden:
+                # No access to non-public metrics (app or account tier): public ones from now on.
+                self.private_metrics_available = False
+        return self._window_posts(params, "public_metrics", wanted)
+
+    def _window_posts(self, params: dict[str, Any], fields: str, wanted: set[str]) -> list[OwnPost]:
         posts: list[OwnPost] = []
+        left = set(wanted)
+        for item in self._own_timeline(params, "created_at," + fields, stop=lambda: bool(wanted) and not left):
+            pid = str(item.get("id"))
+            m = _metrics_from(item.get("public_metrics"))
+            found = {k: item[k] for k in ("non_public_metrics", "organic_metrics") if isinstance(item.get(k), dict)}
+            posts.append(OwnPost(post_id=pid, text=str(item.get("text", "")),
+                                 created_at=_parse_time(item.get("created_at")),
+                                 metrics=replace(m, private=found) if found else m))
+            left.discard(pid)
+        return posts
+
+    def _own_timeline(self, params: dict[str, Any], fields: str,
+                      stop: Callable[[], bool] = lambda: False) -> Iterator[dict]:
+        """Every post X returns from the account's own timeline for `params`, page by page (each
+        counted as an owned read). `stop()` is asked after each page: True ends the reading."""
+        path = f"/2/users/{self._own_user_id()}/tweets"
         token: str | None = None
         seen_tokens: set[str] = set()
         while True:
-            params = dict(base)
+            page = {"max_results": _OWN_POSTS_PAGE_SIZE, **params}
             if token:
-                params["pagination_token"] = token
-            body = self._get_posts(path, params, "created_at", kind="owned_read", units=_count_data)
-            for item in _data_list(body):
-                created = _parse_time(item.get("created_at"))
-                # start_time is sent at whole seconds, so trim what precedes `since` itself.
-                if created is not None and created < since:
-                    continue
-                posts.append(OwnPost(post_id=str(item.get("id")), text=str(item.get("text", "")), created_at=created))
+                page["pagination_token"] = token
+            body = self._get_posts(path, page, fields, kind="owned_read", units=_count_data)
+            yield from _data_list(body)
             token = (body.get("meta") or {}).get("next_token")
-            if not token or token in seen_tokens:  # a repeated token would loop forever
-                return posts
+            if not token or token in seen_tokens or stop():  # a repeated token would loop forever
+                return
             seen_tokens.add(token)
 
     # --- plumbing ------------------------------------------------------------------------

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, Sequence
+from typing import Collection, Protocol, Sequence
 
 from postloop.core.records import ArmStats, Decision, ModelVersion, Outcome, Status
 
@@ -194,6 +194,7 @@ class OwnPost:
     post_id: str
     text: str
     created_at: datetime | None
+    metrics: PostMetrics | None = None   # only from a read that asked for them (`own_posts_window`)
 
 
 class XPublisher(Protocol):
@@ -210,6 +211,13 @@ class XPublisher(Protocol):
 
     def recent_own_posts(self, since: datetime) -> list[OwnPost]:
         """The account's own posts created since `since`, newest first."""
+
+    def own_posts_window(self, since_id: str, until_id: str, *, private: bool = False,
+                         want: Collection[str] = ()) -> list[OwnPost]:
+        """The account's own original posts (no replies, no reposts) whose ids lie strictly between
+        `since_id` and `until_id`, newest first, each with its metrics: public ones, and non-public
+        ones too when `private` and the account may read them. Stops paging once every id of `want`
+        has come back. X bills each post returned (an owned read, core/spend.py)."""
 
 
 class AlreadyExists(Exception):

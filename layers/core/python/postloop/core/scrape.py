@@ -1,14 +1,17 @@
 """Scrape: read the metrics of every post whose 24 h or 48 h mark has passed.
 
-One call reads up to 100 posts, so one scrape run settles every due post of
-the account, not only the one whose workflow triggered it; outcomes are keyed
-by (decision, horizon), so a repeated run writes nothing new.
+One run settles every due post of the account, not only the one whose workflow
+triggered it; outcomes are keyed by (decision, horizon), so a repeated run writes
+nothing new. The metrics come from the account's own timeline, in narrow windows
+around the due posts (core/metric_reads.py: X bills $0.001 a post there, $0.005
+a post read by id), and each outcome records its part of what X billed.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from postloop.core.metric_reads import DuePost, read_due_metrics
 from postloop.core.plausibility import MAX_COUNT, Plausibility, implausible
 from postloop.core.ports import DecisionStore, OutcomeStore, PostMetrics, XPublisher
 from postloop.core.post import RetryLater
@@ -104,12 +107,16 @@ def scrape(account_id: str, now: datetime, deps: ScrapeDeps) -> ScrapeResult:
     if not due:
         return result
 
-    head_ids = list(dict.fromkeys(d.post_ids[0] for d, _ in due))
     # Non-public metrics exist only for own posts under 30 days old; ask only for those.
-    private_ids = [d.post_ids[0] for d, _ in due if now - d.posted_at < timedelta(days=PRIVATE_METRICS_DAYS)]
+    due_posts = [DuePost(d.post_ids[0], d.posted_at, now - d.posted_at < timedelta(days=PRIVATE_METRICS_DAYS))
+                 for d, _ in due]
+    due_ids = {d.decision_id for d, _ in due}
+    # The account's other posts of the period: a window never spans one (X would bill it).
+    others = [p.post_ids[0] for p in posted if p.post_ids and p.decision_id not in due_ids]
     try:
-        batch = deps.x.get_metrics(head_ids, private_ids)
-        result.ids_read = len(head_ids)
+        reads = read_due_metrics(deps.x, due_posts, others)
+        batch = reads.batch
+        result.ids_read = reads.owned_returned + reads.by_id_asked
         followers_now = deps.x.get_followers_count()
         # Per-post follows from X's post analytics, where the account has them (every part of a thread
         # can bring followers); None means no access, and the account's follower delta is shared instead.
@@ -139,22 +146,28 @@ def scrape(account_id: str, now: datetime, deps: ScrapeDeps) -> ScrapeResult:
         if m and check_metrics(m, deps.bounds, d.followers_at_post) is None:
             latest_impr[d.decision_id] = m.impressions
 
+    # A post due at both horizons at once was read once: its outcomes share that read.
+    horizons_due = {pid: sum(1 for d, _ in due if d.post_ids[0] == pid) for pid in reads.cost_usd}
     for d, h in due:
         pid = d.post_ids[0]
         m = batch.metrics.get(pid)
+        # What X billed for this run, shared out: the post's reads (the owned timeline's, or by id,
+        # core/metric_reads.py), and the one follower read shared by this run's outcomes.
+        # Post analytics' price is unconfirmed: counted like a post read per id asked for.
+        analytics_cost = X_POST_READ_USD * len(d.post_ids) if follows is not None else 0.0
+        spend = round((reads.cost_usd.get(pid, 0.0) + analytics_cost) / horizons_due.get(pid, 1)
+                      + X_USER_READ_USD / len(due), 6)
         if m is None:
             reason = batch.unavailable.get(pid, "not returned by X")
             o = Outcome(account_id, d.decision_id, h, now, d.posted_at, None, None, None, None,
                         usable=False, problem=f"unavailable: {reason}")
+            o.spend_usd = spend
         else:
             problem = check_metrics(m, deps.bounds, d.followers_at_post)
             o = Outcome(account_id, d.decision_id, h, now, d.posted_at, m.impressions, m.likes, m.retweets,
                         m.replies, m.quotes, m.bookmarks, usable=problem is None, problem=problem,
                         private_metrics=m.private)
-            # X bills each post returned; the one follower read is shared by this run's outcomes.
-            # Post analytics' price is unconfirmed: counted like a post read per id asked for.
-            analytics_cost = X_POST_READ_USD * len(d.post_ids) if follows is not None else 0.0
-            o.spend_usd = round(X_POST_READ_USD + X_USER_READ_USD / len(due) + analytics_cost, 6)
+            o.spend_usd = spend
             counted = [follows[p] for p in d.post_ids if p in follows] if follows is not None else []
             if problem is None and counted:
                 o.followers_gained = float(sum(counted))
