@@ -61,13 +61,14 @@ class MetricReads:
 
 
 def plan_windows(due: Iterable[DuePost], others: Iterable[str] = (),
-                 max_gap: timedelta = WINDOW_MAX_GAP) -> tuple[list[Window], list[str]]:
+                 max_gap: timedelta | None = None) -> tuple[list[Window], list[str]]:
     """(windows covering every due post with a numeric id, the ids that cannot be windowed).
 
     `others`: ids of the account's other posts known to lie in the period (not due now); a window
     never spans one, since X would return and bill it. Due posts join a window only with the same
-    `private` and within `max_gap` of the previous one.
+    `private` and within `max_gap` (default `WINDOW_MAX_GAP`) of the previous one.
     """
+    max_gap = WINDOW_MAX_GAP if max_gap is None else max_gap
     numeric = {}
     odd: list[str] = []
     for p in due:
