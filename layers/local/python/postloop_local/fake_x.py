@@ -178,12 +178,13 @@ X_PRICES_USD = {
 
 @dataclass(frozen=True)
 class LedgerEntry:
-    """One billed answer: `units` of `kind` at `at` (the fake's clock)."""
+    """One billed answer: `units` of `kind`, for the request numbered `request` in `requests_log`
+    (not a time: reading the clock may move a test's clock)."""
 
     kind: str
     units: int
     usd: float
-    at: datetime
+    request: int
 
 
 class FakeXServer:
@@ -305,7 +306,7 @@ class FakeXServer:
 
     def _bill(self, kind: str, units: int) -> None:
         if units > 0:
-            self.ledger.append(LedgerEntry(kind, units, units * X_PRICES_USD[kind], _aware(self.clock())))
+            self.ledger.append(LedgerEntry(kind, units, units * X_PRICES_USD[kind], len(self.requests_log) - 1))
 
     def live_posts(self) -> list[StoredPost]:
         """Posts not deleted, oldest first."""
