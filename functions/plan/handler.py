@@ -13,11 +13,10 @@ def lambda_handler(event, context):
     out = plan_task(event, wiring.current())
     logger.set_correlation_id(out["decision_id"])
     metrics.add_dimension("account", out["account_id"])
-    metrics.add_metric(name="SpendUSD", unit=MetricUnit.NoUnit, value=out["spend_usd"])   # the spend alarm's
     dashboard_metrics.add_metric(name=f"Decision_{out['status']}", unit=MetricUnit.Count, value=1)
     if out["predicted_engagement_rate"] is not None:
         dashboard_metrics.add_metric(name="PredictedEngagementRate", unit=MetricUnit.NoUnit,
                                      value=out["predicted_engagement_rate"])
     logger.info("planned", extra={k: out[k] for k in ("status", "reason", "content_type", "hour",
-                                                      "predicted_engagement_rate")})
+                                                      "predicted_engagement_rate", "spend_usd")})
     return out

@@ -15,7 +15,6 @@ def lambda_handler(event, context):
         logger.set_correlation_id(event["decision_id"])
     out = scrape_task(event, wiring.current())
     metrics.add_dimension("account", out["account_id"])
-    metrics.add_metric(name="SpendUSD", unit=MetricUnit.NoUnit, value=out["spend_usd"])   # the spend alarm's
     dashboard_metrics.add_metric(name="OutcomesWritten", unit=MetricUnit.Count, value=out["written"])
     dashboard_metrics.add_metric(name="OutcomesUnusable", unit=MetricUnit.Count, value=out["unusable"])
     dashboard_metrics.add_metric(name="PostsRead", unit=MetricUnit.Count, value=out["posts_read"])
@@ -23,5 +22,6 @@ def lambda_handler(event, context):
         dashboard_metrics.add_metric(name="ActualEngagementRate", unit=MetricUnit.NoUnit,
                                      value=out["engagement_rate"])
     logger.info("scrape finished", extra={k: out[k] for k in ("due", "written", "unusable", "posts_read",
-                                                              "engagement_rate", "problems")})
+                                                              "engagement_rate", "problems",
+                                                              "spend_usd")})
     return out

@@ -9,18 +9,20 @@ The dashboard reads the metrics the handlers emit with Powertools (EMF): namespa
 and service from postloop.runtime.observability, one `account` dimension added by
 each handler, names as in functions/*/handler.py:
 
-  plan     Decision_<status>, PredictedEngagementRate, SpendUSD
+  plan     Decision_<status>, PredictedEngagementRate
   approve  Approval_<action>
-  post     Post_<action> (posted, reconciled, already_done, dry_run, failed, not_ready, late), SpendUSD
-  scrape   OutcomesWritten, OutcomesUnusable, PostsRead, SpendUSD, ActualEngagementRate
-  learn    SettledSamples, HeldOutR2, HeldOutMAE, HeldOutAUC, HeldOutLogLoss, ModelCacheWriteFailed;
-           its sweep (core/sweep.py): OrphansAdopted, UnmatchedLivePosts, SpendUSD when it read X,
-           SweepFailed when it could not
+  post     Post_<action> (posted, reconciled, already_done, dry_run, failed, not_ready, late)
+  scrape   OutcomesWritten, OutcomesUnusable, PostsRead, ActualEngagementRate
+  learn    SettledSamples, HeldOutR2, HeldOutMAE, HeldOutAUC, HeldOutLogLoss, ModelCacheWriteFailed,
+           MonthSpendUSD (the month's recorded spend so far); its sweep (core/sweep.py):
+           OrphansAdopted, UnmatchedLivePosts, SweepFailed when it could not read X
 
-SpendUSD, Post_<action> and ModelCacheWriteFailed, which the alarms read, and Approval_<action>
-are always sent; the others only where the dashboard is deployed (the functions get
+Post_posted and Post_dry_run, ModelCacheWriteFailed and MonthSpendUSD, which the alarms read, and
+Approval_<action> are always sent; the others only where the dashboard is deployed (the functions get
 POSTLOOP_DASHBOARD_METRICS, runtime/observability.py DashboardMetrics), since each metric is billed
-by the hours it is sent in. plan and learn also emit ModelCacheRejected (dimensions service, account and reason) when a
+by the hours it is sent in. Spend used to be sent as SpendUSD by plan, post, scrape and learn, a
+metric-hour each per post; learn's MonthSpendUSD, every 6 h, replaces it, and each invocation's
+spend is a field of its log line (`spend_usd`) for Logs Insights. plan and learn also emit ModelCacheRejected (dimensions service, account and reason) when a
 cached model fails its checks (runtime.wiring.report_cache_rejection); it is left off the
 dashboard, and its warning line in the log says what was wrong.
 
@@ -41,9 +43,7 @@ from postloop_infra.names import DASHBOARD_NAME, alarm_name
 NAMESPACE = powertools_metrics.namespace
 SERVICE = powertools_metrics.service
 DAY = Duration.days(1)
-AVERAGE_MONTH_DAYS = 30.44
-SPEND_WINDOW_DAYS = 7
-SPEND_WARN_SHARE = 0.8   # warn when the week's pace would use 80 % of the month's cap
+SPEND_WARN_SHARE = 0.8   # warn when the month's spend reaches 80 % of its cap
 def posted_metric_name(account: AccountConfig) -> str:
     """The one metric the no-post alarm reads: what post emits when it publishes for this account
     (`Post_dry_run` for a dry-run account, `Post_posted` otherwise). A post that went out only
@@ -59,7 +59,7 @@ def app_metric(name: str, account_id: str, *, statistic: str = "Sum", period: Du
 
 
 def monthly_cap(account: AccountConfig) -> float | None:
-    """The account's monthly spend cap: X and OpenAI together (SpendUSD does not tell them apart)."""
+    """The account's monthly spend cap: X and OpenAI together (MonthSpendUSD does not tell them apart)."""
     caps = [c for c in (account.budget_x_usd, account.budget_openai_usd) if c is not None]
     return sum(caps) if caps else None
 
@@ -154,13 +154,14 @@ class Monitoring(Construct):
                     threshold=2)
         cap = monthly_cap(account)
         if cap is not None:
-            # CloudWatch cannot sum a calendar month (an alarm looks back 7 days at most),
-            # so it warns on the pace: a week that would spend 80 % of the cap over a month.
-            threshold = round(cap * SPEND_WARN_SHARE * SPEND_WINDOW_DAYS / AVERAGE_MONTH_DAYS, 4)
+            # learn sends the calendar month's recorded spend every run (the figure plan's caps
+            # compare); the largest value in two runs' time is the month so far, a run late or not.
+            threshold = round(cap * SPEND_WARN_SHARE, 4)
             self._alarm(f"Spend-{aid}", f"spend-{aid}",
-                        f"{aid} spent at least ${threshold} on X and OpenAI in 7 days: at this pace the month "
-                        f"reaches {int(SPEND_WARN_SHARE * 100)} % of its ${cap:g} cap, after which plan skips.",
-                        app_metric("SpendUSD", aid, period=Duration.days(SPEND_WINDOW_DAYS)), threshold=threshold)
+                        f"{aid} has spent ${threshold} on X and OpenAI this month, {int(SPEND_WARN_SHARE * 100)} % "
+                        f"of its ${cap:g} cap, after which plan skips.",
+                        app_metric("MonthSpendUSD", aid, statistic="Maximum",
+                                   period=Duration.hours(2 * LEARN_EVERY_HOURS)), threshold=threshold)
 
     # Dashboard ------------------------------------------------------------
 
@@ -205,9 +206,9 @@ class Monitoring(Construct):
         )
         caps = [(a.account_id, monthly_cap(a)) for a in accounts if monthly_cap(a) is not None]
         self.dashboard.add_widgets(
-            graph("Spend, USD per day (X and OpenAI)", per_account("SpendUSD"),
-                  left_annotations=[cw.HorizontalAnnotation(value=round(cap / AVERAGE_MONTH_DAYS, 4),
-                                                            label=f"{aid} cap / day") for aid, cap in caps]),
+            graph("Spend this month so far, USD (X and OpenAI, as learn reads it; the day's highest)",
+                  per_account("MonthSpendUSD", statistic="Maximum"),
+                  left_annotations=[cw.HorizontalAnnotation(value=cap, label=f"{aid} cap") for aid, cap in caps]),
             # The functions' errors are in "Lambda errors" below; the error lines say whose.
             graph("X and OpenAI errors: failed posts and unusable outcomes", per_account("Post_failed", "OutcomesUnusable")),
         )

@@ -31,12 +31,15 @@ def metric_calls(source: str) -> list[tuple[str, str]]:
 
 
 # What the alarms read: sent whether or not the dashboard is deployed.
-ALARM_METRICS = ("SpendUSD", "Post_", "ModelCacheWriteFailed")
+ALARM_METRICS = ("MonthSpendUSD", "Post_", "ModelCacheWriteFailed")
 
 
 def alarm_metrics_behind_the_dashboard(sources: list[str]) -> list[str]:
-    return [name for source in sources for receiver, name in metric_calls(source)
-            if name in ALARM_METRICS and receiver != "metrics"]
+    """The alarms' metrics that no handler sends through `metrics` (always) but only behind the dashboard's
+    switch. post sends Post_posted and Post_dry_run always and its other actions only with the dashboard."""
+    calls = [c for source in sources for c in metric_calls(source)]
+    always = {name for receiver, name in calls if receiver == "metrics"}
+    return sorted({name for receiver, name in calls if name in ALARM_METRICS and name not in always})
 
 
 def test_the_alarms_metrics_are_sent_without_the_dashboard(main_synth, variant_synth):
@@ -45,9 +48,9 @@ def test_the_alarms_metrics_are_sent_without_the_dashboard(main_synth, variant_s
     sent = {name for s in sources for _, name in metric_calls(s)}
     assert set(ALARM_METRICS) <= sent
     # The check sees an alarm's metric moved behind the dashboard's switch.
-    moved = [s.replace('metrics.add_metric(name="SpendUSD"', 'dashboard_metrics.add_metric(name="SpendUSD"')
+    moved = [s.replace('metrics.add_metric(name="MonthSpendUSD"', 'dashboard_metrics.add_metric(name="MonthSpendUSD"')
              for s in sources]
-    assert "SpendUSD" in alarm_metrics_behind_the_dashboard(moved)
+    assert "MonthSpendUSD" in alarm_metrics_behind_the_dashboard(moved)
     # The switch follows the option: on with the dashboard, absent without.
     for name in ("plan", "post", "scrape", "learn", "approve"):
         on = main_synth.resource(main_synth.stack.functions.functions[name])["Properties"]["Environment"]
@@ -116,7 +119,7 @@ def test_dashboard_dimensions_are_the_ones_powertools_writes(main_synth):
     # Emit one metric the way the handlers do and read back what CloudWatch will index.
     metrics = Metrics(namespace=observability.metrics.namespace, service=observability.metrics.service)
     metrics.add_dimension("account", "demo")
-    metrics.add_metric(name="SpendUSD", unit=MetricUnit.NoUnit, value=0.1)
+    metrics.add_metric(name="MonthSpendUSD", unit=MetricUnit.NoUnit, value=0.1)
     record = metrics.serialize_metric_set()
     (directive,) = record["_aws"]["CloudWatchMetrics"]
     metrics.clear_metrics()
@@ -278,9 +281,13 @@ def test_spend_alarm_only_for_accounts_with_a_cap(main_synth):
     alarm = names["postloop-spend-berlin"]
     (stat,) = [m["MetricStat"] for m in alarm["Metrics"] if "MetricStat" in m] if "Metrics" in alarm else [
         {"Metric": {"MetricName": alarm["MetricName"]}, "Period": alarm["Period"]}]
-    assert stat["Metric"]["MetricName"] == "SpendUSD" and stat["Period"] == 7 * 86400
-    # 80 % of the month's $15 cap (X $10 + OpenAI $5) at a 7-day pace.
-    assert alarm["Threshold"] == pytest.approx(0.8 * 15 * 7 / 30.44, abs=1e-4)
+    from postloop.core.workflow import LEARN_EVERY_HOURS
+    # learn's month-to-date spend, the largest of two runs' time, against 80 % of the $15 cap (X $10 + OpenAI $5).
+    assert stat["Metric"]["MetricName"] == "MonthSpendUSD" and stat["Period"] == 2 * LEARN_EVERY_HOURS * 3600
+    assert stat.get("Stat", alarm.get("Statistic")) == "Maximum"
+    assert alarm["Threshold"] == pytest.approx(0.8 * 15, abs=1e-4)
+    exact, _ = emitted_metric_names()
+    assert "MonthSpendUSD" in exact and "SpendUSD" not in exact
 
 
 @pytest.mark.parametrize("account_id", ["demo", "berlin"])

@@ -183,7 +183,15 @@ def learn_task(event, w) -> dict:
                             "reward_sum": round(a.reward_sum, 6)} for a in result.arms},
         "notes": result.notes,
         "sweep": swept,
+        # Recorded spend this calendar month (X and OpenAI), the figure plan's caps compare: the spend alarm's.
+        "month_spend_usd": _month_spend_usd(config.account_id, e.scheduled_time, w),
     }
+
+
+def _month_spend_usd(account_id: str, now: datetime, w) -> float:
+    from postloop.core.spend import month_spend
+    spent = month_spend(account_id, now, w.decisions, w.outcomes)
+    return round(spent.x_usd + spent.openai_usd, 6)
 
 
 def _sweep(config, now: datetime, w) -> dict:
