@@ -53,13 +53,17 @@ USAGE = {
     "secrets_calls_per_post": 5,       # post and scrape read the X secret; an OAuth 2.0 refresh writes it back
     "ecpu_per_cache_call": 30,         # ElastiCache bills 1 ECPU per KB moved; a model is ~20 KB
     "nat_gb_per_month": 0.1,           # OpenAI, Secrets Manager and X-Ray through the NAT (NAT layouts only)
-    # Each handler sends its metrics in the hour it runs: plan, post and one scrape run a post (the
-    # 24 h scrape of one post and the 48 h scrape of the one before meet in the same hour).
+    # Each handler sends its always-on metrics in the hour it runs: plan and scrape send none (their
+    # spend is in learn's MonthSpendUSD), post one (Post_posted, the no-post alarm's).
     "metric_hours_per_post": ("plan", "post", "scrape"),
     "llm_drafts_per_post": 3, "llm_input_tokens_per_draft": 400, "llm_output_tokens_per_draft": 250,
-    # X, a single post without a link: created once; followers read at posting; at 24 h and 48 h
-    # the post is read and the followers once per scrape run, shared by the two outcomes it settles.
-    "x_posts_created": 1, "x_post_reads": 2, "x_user_reads": 1 + 2 * 0.5,
+    # X, a single post without a link: created once; at 24 h and 48 h its metrics come from the
+    # account's own timeline, in a window around it (core/metric_reads.py), so it is returned, and
+    # billed as an owned read, about once per horizon.
+    "x_posts_created": 1, "x_owned_reads": 2,
+    # The follower count is read at most once a day per account, whatever the posting rate: a fixed
+    # user read a day, not a per-post one.
+    "x_user_reads_per_day": 1,
 }
 
 # Types that cost nothing by being there (what they do is counted by USAGE, or is free).
@@ -105,6 +109,11 @@ class Cost:
     @property
     def per_post_usd(self) -> float:
         return sum(line.usd for line in self.per_post)
+
+    @property
+    def fixed_aws_usd(self) -> float:
+        """The fixed part without X's (the daily follower read)."""
+        return sum(line.usd for line in self.fixed if not line.item.startswith("X"))
 
     def part(self, prefix: str) -> float:
         return sum(line.usd for line in self.per_post if line.item.startswith(prefix))
@@ -410,6 +419,13 @@ def estimate(template: dict, prices: dict, posts_per_day: float | None = None, *
         fixed.append(Line(f"learn every {24 / (sum(learns.values()) / len(learns)):g} h: {learn_runs:.0f} runs",
                           f"{', '.join(parts)}; {metrics} metrics sent an hour; DynamoDB, traces", learn_runs * per_run))
 
+    # X's follower count, per account: at most one user read a day (USAGE).
+    x = prices["x"]
+    follower_reads = len(accounts) * USAGE["x_user_reads_per_day"] * days
+    if follower_reads:
+        fixed.append(Line("X: the follower count, read at most once a day",
+                          f"{follower_reads:.1f} user reads × ${x['user_read']}", follower_reads * x["user_read"]))
+
     # A post.
     post = cost.per_post
     for name, n in USAGE["invocations_per_post"].items():
@@ -426,7 +442,7 @@ def estimate(template: dict, prices: dict, posts_per_day: float | None = None, *
     traces = machines_traced or sum(n for name, n in USAGE["invocations_per_post"].items() if traced(name))
     post.append(Line("AWS X-Ray", f"{traces} traces × ${aws['xray']['per_million_traces_recorded']}/M", traces * xray))
     metric_hours = sum(handler_metrics(f, dashboard) for f in USAGE["metric_hours_per_post"])
-    post.append(Line("AWS CloudWatch metrics", f"{metric_hours} metric-hours × ${cw['custom_metric_month']}/"
+    post.append(Line("AWS CloudWatch metrics", f"{metric_hours} metric-hour{'s' if metric_hours != 1 else ''} × ${cw['custom_metric_month']}/"
                      f"{hours} h ({'with' if dashboard else 'without'} the dashboard's)", metric_hours * metric_hour))
     post.append(Line("AWS DynamoDB", f"{USAGE['dynamodb_read_units_per_post']} read + "
                      f"{USAGE['dynamodb_write_units_per_post']} write units",
@@ -455,12 +471,10 @@ def estimate(template: dict, prices: dict, posts_per_day: float | None = None, *
     else:
         post.append(Line("LLM: none (offline writer)", "no OpenAI secret deployed", 0.0))
 
-    x = prices["x"]
     post.append(Line("X: the post", f"{USAGE['x_posts_created']} × ${x['post_create']} (no link; a thread pays each "
                      f"part, ${x['post_create_with_url']} with a link)", USAGE["x_posts_created"] * x["post_create"]))
-    post.append(Line("X: reads", f"{USAGE['x_post_reads']} post reads × ${x['post_read']} + {USAGE['x_user_reads']:g} "
-                     f"follower reads × ${x['user_read']}",
-                     USAGE["x_post_reads"] * x["post_read"] + USAGE["x_user_reads"] * x["user_read"]))
+    post.append(Line("X: reads", f"{USAGE['x_owned_reads']} owned reads (its metrics at 24 h and 48 h, from the "
+                     f"account's timeline) × ${x['owned_read']}", USAGE["x_owned_reads"] * x["owned_read"]))
     return cost
 
 
@@ -483,7 +497,7 @@ def markdown(cost: Cost, title: str) -> str:
               f"At {cost.posts_per_day:g} posts a day ({cost.posts_per_month:.1f} a month): "
               f"${cost.fixed_usd:.2f} + {cost.posts_per_month:.1f} × ${cost.per_post_usd:.5f} = "
               f"**${cost.fixed_usd + cost.posts_per_month * cost.per_post_usd:.2f} a month**, of which AWS "
-              f"${cost.fixed_usd + cost.posts_per_month * cost.part('AWS'):.2f}."]
+              f"${cost.fixed_aws_usd + cost.posts_per_month * cost.part('AWS'):.2f}."]
     return "\n".join(lines)
 
 

@@ -80,14 +80,18 @@ def test_per_post_lines(main_synth, variant_synth, prices):
     with_board = cost.estimate(main_synth.template, prices, 6, llm_model="gpt-5.4-nano")
     post = {line.item: line.usd for line in with_board.per_post}
     assert post["X: the post"] == 0.015
-    assert post["X: reads"] == pytest.approx(2 * 0.005 + 2 * 0.010)
+    # Owned reads at 24 h and 48 h; the follower count is a fixed daily read, not a per-post one.
+    assert post["X: reads"] == pytest.approx(2 * 0.001)
+    fixed = {line.item: line.usd for line in with_board.fixed}
+    assert fixed["X: the follower count, read at most once a day"] == pytest.approx(
+        len(with_board.accounts) * 730 / 24 * 0.010)   # per account, whatever the posting rate
     assert post["LLM: gpt-5.4-nano"] == pytest.approx(3 * (400 * 0.20 + 250 * 1.25) / 1e6)
     assert post["AWS Step Functions"] == pytest.approx(16 * 0.025 / 1000)
     assert with_board.per_post_usd == pytest.approx(sum(post.values()))
     # The dashboard's metrics cost by the hour: without the dashboard (and its metrics) a post costs less.
     without = cost.estimate(variant_synth.template, prices, 6)
     metrics = {x.item: x.arithmetic for x in without.per_post}["AWS CloudWatch metrics"]
-    assert metrics.startswith("4 metric-hours")   # SpendUSD from plan, post and scrape, and Post_posted
+    assert metrics.startswith("1 metric-hour ")   # Post_posted; spend is learn's MonthSpendUSD (fixed)
     assert {x.item: x.usd for x in without.per_post}["LLM: none (offline writer)"] == 0.0
     assert post["AWS CloudWatch metrics"] > {x.item: x.usd for x in without.per_post}["AWS CloudWatch metrics"]
 
@@ -139,6 +143,15 @@ def test_the_default_deployment_costs_at_most_10_dollars_fixed(default_cost):
     assert default_cost.fixed_usd <= cost.TARGET_FIXED_USD, default_cost.fixed
     # What is left of the bill besides X: AWS and the LLM a post (the whole target is X's to miss, see docs).
     assert default_cost.part("AWS") + default_cost.part("LLM") < 0.005
+
+
+def test_a_post_costs_at_most_2_cents_all_in_only_with_owned_reads(default_cost, prices):
+    assert default_cost.per_post_usd <= cost.TARGET_PER_POST_USD, default_cost.per_post
+    assert default_cost.as_dict()["targets"]["per_post_met"]
+    # The same reads priced as reads by id (what scrape paid before it read the owned timeline) miss it.
+    by_id = {**prices, "x": {**prices["x"], "owned_read": prices["x"]["post_read"]}}
+    slower = cost.estimate(cost.synthesize(6), by_id, 6)
+    assert slower.per_post_usd > cost.TARGET_PER_POST_USD
 
 
 def test_the_readme_shows_the_scripts_table(default_cost):
