@@ -9,6 +9,7 @@ anything it cannot resolve is an error, never a wildcard. `postloop_local.iam` e
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -164,13 +165,151 @@ _synth_lock = threading.Lock()
 def synthesized_roles(accounts: Sequence[dict]) -> SynthesizedRoles:
     """The function roles of the CDK app synthesized for these accounts (without asset bundling).
 
-    A synth takes several seconds, so it is done once per process and set of account ids.
+    A synth takes 8-45 s on two cores, so it is done once per process and set of account ids,
+    and its result is kept on disk (`cache_dir()`) for the next process, keyed by everything
+    that can change it (`cache_key`): a change to infra/ synthesizes again.
     """
     ids = tuple(sorted(str(a.get("account_id")) for a in accounts))
     with _synth_lock:
         if ids not in _synth_cache:
-            _synth_cache[ids] = _synthesize(accounts)
+            _synth_cache[ids] = _cached_or_synthesized(accounts)
         return _synth_cache[ids]
+
+
+# --- the roles, kept on disk between processes ----------------------------------------------
+
+CACHE_ENV = "POSTLOOP_IAM_CACHE"   # a directory to keep the roles in, or "off"
+CACHE_FORMAT = 1
+# The files whose change can change the synthesized roles, relative to the repository: the CDK
+# app and everything it imports from the project (cdk.json's watch list: infra/, functions/,
+# layers/core/, pyproject.toml), the lock that pins aws-cdk-lib and its kin, cdk.json, and this
+# file (it reads the roles out of the template). Directories count every file under them.
+KEY_INPUTS = ("infra", "functions", "layers/core", "cdk.json", "pyproject.toml", "uv.lock",
+              "layers/local/python/postloop_local/iam_roles.py")
+# The installed packages that synthesize (the venv may differ from uv.lock when built by hand).
+KEY_PACKAGES = ("aws-cdk-lib", "constructs", "jsii", "cdk-nag")
+_KEEP_ENTRIES = 8   # older entries (other accounts, earlier trees) are removed when one is written
+
+
+def cache_dir(root: Path | None = None) -> Path | None:
+    """Where the synthesized roles are kept: `.postloop/iam-cache/` in the repository (git-ignored),
+    `$POSTLOOP_IAM_CACHE` when set, nowhere when that is "off"."""
+    setting = os.environ.get(CACHE_ENV, "").strip()
+    if setting.lower() in ("off", "0", "false", "no"):
+        return None
+    return Path(setting) if setting else (root or REPO_ROOT) / ".postloop" / "iam-cache"
+
+
+def cache_key(accounts: Sequence[dict], root: Path | None = None) -> str:
+    """A hash of everything a synth of the roles reads: every file of KEY_INPUTS (path and
+    content; bytecode caches left out), the accounts as given, the synthesizing packages'
+    versions and the Python version. Equal keys mean the synth would give the same roles."""
+    from importlib import metadata
+
+    root = root or REPO_ROOT
+    h = hashlib.sha256()
+
+    def part(label: str, data: bytes) -> None:
+        h.update(f"{label}\0{len(data)}\0".encode())
+        h.update(data)
+
+    part("format", str(CACHE_FORMAT).encode())
+    for name in KEY_INPUTS:
+        top = root / name
+        files = sorted(p for p in top.rglob("*") if p.is_file()) if top.is_dir() else [top]
+        for path in files:
+            rel = path.relative_to(root)
+            if "__pycache__" in rel.parts or path.suffix == ".pyc":
+                continue
+            try:
+                part(f"file:{rel.as_posix()}", path.read_bytes())
+            except FileNotFoundError:
+                part(f"missing:{rel.as_posix()}", b"")
+    part("accounts", json.dumps(list(accounts), sort_keys=True, default=str).encode())
+    for package in KEY_PACKAGES:
+        try:
+            version = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            version = "absent"
+        part(f"package:{package}", version.encode())
+    part("python", f"{sys.implementation.name} {sys.version}".encode())
+    return h.hexdigest()
+
+
+def _cached_or_synthesized(accounts: Sequence[dict]) -> SynthesizedRoles:
+    directory = cache_dir()
+    if directory is None or not (INFRA_DIR / "postloop_infra").is_dir():
+        return _synthesize(accounts)   # (which says what is missing)
+    key = cache_key(accounts)
+    path = directory / f"{key}.json"
+    roles = read_cached_roles(path, key)
+    if roles is None:
+        roles = _synthesize(accounts)
+        write_cached_roles(path, key, roles)
+    return roles
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+
+
+def read_cached_roles(path: Path, key: str) -> SynthesizedRoles | None:
+    """The roles kept in `path` under `key`; None when there are none, or they were kept under
+    another key, or the file is damaged (it is then written again after the synth)."""
+    try:
+        entry = json.loads(path.read_bytes())
+        return _roles_from_json(entry["roles"]) if _intact(entry, key) else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _intact(entry: Any, key: str) -> bool:
+    """Whether a cache entry was written under `key`, by this format, and is whole (its checksum)."""
+    return (isinstance(entry, dict) and entry.get("format") == CACHE_FORMAT and entry.get("key") == key
+            and hashlib.sha256(_canonical(entry.get("roles"))).hexdigest() == entry.get("sha256"))
+
+
+def write_cached_roles(path: Path, key: str, roles: SynthesizedRoles) -> None:
+    """Keep the roles in `path` under `key`, atomically (a reader sees the old file or the new
+    one, never half of one). A tree that cannot be written to just goes without the cache."""
+    body = {"policies": {fn: [[name, doc] for name, doc in docs] for fn, docs in roles.policies.items()},
+            "trust": roles.trust, "resources": roles.resources}
+    entry = {"format": CACHE_FORMAT, "key": key, "sha256": hashlib.sha256(_canonical(body)).hexdigest(),
+             "roles": body}
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".writing-", suffix=".part")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(entry, f, sort_keys=True)
+        os.replace(tmp, path)
+        tmp = None
+        others = sorted((p for p in path.parent.glob("*.json") if p != path),
+                        key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in others[_KEEP_ENTRIES - 1:]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def _roles_from_json(body: dict) -> SynthesizedRoles:
+    policies = {}
+    for fn, docs in body["policies"].items():
+        policies[fn] = []
+        for name, doc in docs:
+            if not isinstance(name, str) or not isinstance(doc, dict) or not isinstance(doc.get("Statement"), list):
+                raise ValueError(f"a cached policy of {fn} is not a named policy document")
+            policies[fn].append((name, doc))
+    trust, resources = body["trust"], body["resources"]
+    for mapping in (trust, resources):
+        if not isinstance(mapping, dict) or not all(isinstance(v, dict) for v in mapping.values()):
+            raise ValueError("a cached mapping is not one of documents")
+    if set(trust) != set(policies):
+        raise ValueError("the cached trust policies are not those of the cached roles")
+    return SynthesizedRoles(policies, trust, resources)
 
 
 def _synthesize(accounts: Sequence[dict]) -> SynthesizedRoles:
