@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.shared.functions import strtobool
@@ -22,6 +23,9 @@ logger = Logger(service="postloop")
 for _name in ("botocore", "boto3", "urllib3", "oauthlib", "requests_oauthlib", "openai", "httpx", "httpcore"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 metrics = Metrics(namespace="postloop", service="postloop")
+# Without the dashboard plan and scrape send no metric at all (their spend is in learn's MonthSpendUSD):
+# an empty flush is expected there, not a mistake worth Powertools' warning in every container's log.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 # Set by the CDK app when it deploys the dashboard (`-c dashboard=true`).
 DASHBOARD_METRICS_ENV = "POSTLOOP_DASHBOARD_METRICS"
