@@ -192,3 +192,19 @@ def test_the_ledger_catches_scrape_pricing_its_owned_reads_wrongly(client, serve
     recorded, billed = _simulated_run(client, server, clock)
     assert recorded != pytest.approx(billed, abs=1e-6 * 50)
     assert recorded > billed + 0.1
+
+
+def test_when_x_refuses_the_timeline_read_scrape_reads_by_id_and_records_that_price(client, server, clock):
+    decisions, outcomes = MemoryDecisionStore(), MemoryOutcomeStore()
+    for i in range(3):
+        clock.t = T0 + timedelta(hours=4 * i)
+        (pid,) = client.create_thread([f"post {i}"])
+        decisions.put_new(Decision("a", f"d{i}", clock.t - timedelta(hours=1), Status.POSTED, parts=[f"post {i}"],
+                                   post_ids=[pid], posted_at=clock.t, followers_at_post=480))
+    clock.t = T0 + timedelta(hours=33)
+    server.inject("GET", f"/2/users/{server.user_id}/tweets", 400, times=5)
+    before = server.billed_usd()
+    result = scrape("a", clock.t, ScrapeDeps(decisions, outcomes, client))
+    assert result.written == 3 and result.unusable == 0
+    assert server.billed_usd("post_read") == pytest.approx(3 * X_PRICES_USD["post_read"])
+    assert result.spend_usd == pytest.approx(server.billed_usd() - before, abs=1e-6 * 3)

@@ -198,3 +198,28 @@ def test_a_window_read_that_fails_writes_nothing():
     with pytest.raises(RetryLater):
         scrape("a", T0 + timedelta(days=3), ScrapeDeps(decisions, outcomes, x))
     assert outcomes.collected_between("a", T0, T0 + timedelta(days=9)) == []
+
+
+def test_a_refused_timeline_read_falls_back_to_reads_by_id_and_an_auth_failure_does_not():
+    from postloop.core.x_errors import XAuthError, XBadRequest
+
+    x, heads = _account(manual_between=False)
+    tried = []
+
+    def refused(*a, **kw):
+        tried.append(a)
+        raise XBadRequest("400", status=400)
+
+    x.own_posts_window = refused
+    due = [DuePost(ids[0], at, True) for ids, at in heads]
+    reads = read_due_metrics(x, due)
+    assert len(tried) == 1                       # refused once: the rest of the run goes by id at once
+    assert set(reads.batch.metrics) == {d.post_id for d in due} and reads.window_refused == "XBadRequest (400)"
+    assert sum(reads.cost_usd.values()) == pytest.approx(len(due) * X_POST_READ_USD) == pytest.approx(x.billed())
+
+    def unauthorised(*a, **kw):
+        raise XAuthError("401", status=401)
+
+    x.own_posts_window = unauthorised
+    with pytest.raises(XAuthError):
+        read_due_metrics(x, due)

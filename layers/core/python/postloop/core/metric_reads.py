@@ -9,7 +9,8 @@ share a window unless one of the account's other known posts lies between them; 
 thread's later parts) and reposts are left out by the read itself.
 
 A due post the timeline does not return (deleted, hidden, beyond the timeline's reach) is read by
-id once more, for that post only, at the post-read price; X's answer then says why it is gone.
+id once more, for that post only, at the post-read price; X's answer then says why it is gone. If X
+refuses the timeline read itself (400 or 403), the run's posts are all read by id.
 Every read happens before scrape writes anything.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Iterable
 
 from postloop.core.ports import MetricsBatch, PostMetrics, XPublisher
 from postloop.core.spend import X_OWNED_READ_USD, X_POST_READ_USD
+from postloop.core.x_errors import XBadRequest, XForbidden
 
 # Due posts further apart than this get windows of their own: a wide window also returns whatever
 # the creator posted by hand in between, and X bills each of those.
@@ -54,6 +56,7 @@ class MetricReads:
     owned_returned: int = 0     # posts the timeline returned (each billed as an owned read)
     by_id_asked: int = 0        # due posts read by id after the timeline missed them
     by_id_returned: int = 0     # ... of which X returned (each billed as a post read)
+    window_refused: str = ""    # why X refused the timeline read, when it did (the rest went by id)
 
     @property
     def total_usd(self) -> float:
@@ -110,7 +113,18 @@ def read_due_metrics(x: XPublisher, due: list[DuePost], others: Iterable[str] = 
     if window_read is not None:
         windows, missing = plan_windows(unique, others)
         for w in windows:
-            returned = window_read(w.since_id, w.until_id, private=w.private, want=w.post_ids)
+            if reads.window_refused:
+                missing += list(w.post_ids)
+                continue
+            try:
+                returned = window_read(w.since_id, w.until_id, private=w.private, want=w.post_ids)
+            except (XBadRequest, XForbidden) as err:
+                # X refuses the window itself (a parameter it does not take, an access it does not
+                # give): read this run's posts by id, as before, rather than learn nothing. Refusals
+                # are not billed. Rate limits, outages and bad credentials still propagate.
+                reads.window_refused = f"{type(err).__name__} ({err.status})"
+                missing += list(w.post_ids)
+                continue
             reads.owned_returned += len(returned)
             found = {o.post_id: o.metrics for o in returned if o.post_id in w.post_ids and o.metrics is not None}
             reads.batch.metrics.update(found)
