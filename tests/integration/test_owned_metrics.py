@@ -208,3 +208,22 @@ def test_when_x_refuses_the_timeline_read_scrape_reads_by_id_and_records_that_pr
     assert result.written == 3 and result.unusable == 0
     assert server.billed_usd("post_read") == pytest.approx(3 * X_PRICES_USD["post_read"])
     assert result.spend_usd == pytest.approx(server.billed_usd() - before, abs=1e-6 * 3)
+
+
+def test_the_fake_serves_no_further_back_than_x_and_scrape_then_reads_by_id(client, server, clock, monkeypatch):
+    import postloop_local.fake_x as fake_x
+    monkeypatch.setattr(fake_x, "TIMELINE_REACH_NO_REPLIES", 5)   # X's 800, small enough for a test
+    decisions, outcomes = MemoryDecisionStore(), MemoryOutcomeStore()
+    clock.t = T0
+    (old,) = client.create_thread(["the old one"])
+    decisions.put_new(Decision("a", "d0", T0 - timedelta(hours=1), Status.POSTED, parts=["the old one"],
+                               post_ids=[old], posted_at=T0, followers_at_post=480))
+    for i in range(5):
+        clock.t += timedelta(minutes=1)
+        client.create_post(f"newer {i}")
+    assert client.own_posts_window(str(int(old) - 1), str(int(old) + 1)) == []   # beyond the timeline's reach
+    clock.t = T0 + timedelta(hours=25)
+    result = scrape("a", clock.t, ScrapeDeps(decisions, outcomes, client))
+    (o,) = outcomes.for_decision("a", "d0")
+    assert o.usable and result.written == 1
+    assert o.spend_usd == pytest.approx(X_PRICES_USD["post_read"] + X_PRICES_USD["user_read"])

@@ -34,6 +34,7 @@ from postloop_local.fake_x_auth import TOKEN_PATH, BearerCheck
 
 MAX_WEIGHTED_LENGTH = 280
 MAX_IDS_PER_LOOKUP = 100
+TIMELINE_REACH, TIMELINE_REACH_NO_REPLIES = 3200, 800   # how far back X serves an account's timeline
 _URL_WEIGHT = 23
 _X_EPOCH_MS = 1288834974657  # the epoch X's snowflake ids count from
 _POST_ID = re.compile(r"^[0-9]{1,19}$")
@@ -534,17 +535,19 @@ class FakeXServer:
                     )
                 ]
             }
+        # X serves only an account's latest 3,200 posts on its timeline, 800 with replies excluded.
+        reach = TIMELINE_REACH_NO_REPLIES if "replies" in exclude else TIMELINE_REACH
+        reachable = [p for p in sorted(self.posts.values(), key=lambda p: int(p.post_id), reverse=True)
+                     if not p.deleted and p.author_id == self.user_id
+                     and not ("replies" in exclude and p.reply_to is not None)][:reach]
         candidates = [
             p
-            for p in sorted(self.posts.values(), key=lambda p: int(p.post_id), reverse=True)
-            if not p.deleted
-            and p.author_id == self.user_id
-            and (start is None or p.created_at >= start)
+            for p in reachable
+            if (start is None or p.created_at >= start)
             and (end is None or p.created_at < end)
             and (before_id is None or int(p.post_id) < before_id)
             and (since_id is None or int(p.post_id) > int(since_id))      # both exclusive, as X's
-            and (until_id is None or int(p.post_id) < int(until_id))
-            and not ("replies" in exclude and p.reply_to is not None)    # the fake makes no reposts
+            and (until_id is None or int(p.post_id) < int(until_id))     # the fake makes no reposts
         ]
         page, more = candidates[:max_results], len(candidates) > max_results
         if not page:
