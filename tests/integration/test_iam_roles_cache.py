@@ -36,7 +36,7 @@ def _roles(action: str) -> SynthesizedRoles:
 def tree(tmp_path) -> Path:
     """A copy of every file the key reads, as a repository of its own."""
     root = tmp_path / "repo"
-    for name in iam_roles.KEY_INPUTS:
+    for name in (*iam_roles.KEY_INPUTS, iam_roles.CORE_ROOT):
         source, target = REPO / name, root / name
         if source.is_dir():
             shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
@@ -78,17 +78,72 @@ def test_the_key_is_the_same_for_the_same_files_wherever_the_tree_is(tree):
     assert iam_roles.cache_key([DEMO], tree) == iam_roles.cache_key([DEMO], REPO)
 
 
-@pytest.mark.parametrize("change", ["edit infra", "new infra file", "edit core", "edit handler", "edit cdk.json",
-                                    "edit uv.lock", "edit the role reader"])
-def test_the_key_changes_when_anything_the_synth_reads_changes(tree, change):
+CHANGES = {"edit infra": "infra/postloop_infra/functions.py", "new infra file": "infra/postloop_infra/extra.py",
+           "edit a core module the app imports": "layers/core/python/postloop/core/account.py",
+           "edit one it imports through another": "layers/core/python/postloop/core/x_text.py",
+           "edit a package it passes through": "layers/core/python/postloop/adapters/__init__.py",
+           "edit handler": "functions/plan/handler.py", "edit cdk.json": "cdk.json", "edit uv.lock": "uv.lock",
+           "edit the role reader": "layers/local/python/postloop_local/iam_roles.py"}
+
+
+def _append(path: Path, text: str = "\n# changed\n") -> None:
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _check_an_edit_changes_the_key(tree: Path, path: str) -> None:
     before = iam_roles.cache_key([DEMO], tree)
-    path = {"edit infra": "infra/postloop_infra/functions.py", "new infra file": "infra/postloop_infra/extra.py",
-            "edit core": "layers/core/python/postloop/core/account.py", "edit handler": "functions/plan/handler.py",
-            "edit cdk.json": "cdk.json", "edit uv.lock": "uv.lock",
-            "edit the role reader": "layers/local/python/postloop_local/iam_roles.py"}[change]
-    with open(tree / path, "a", encoding="utf-8") as f:
-        f.write("\n# changed\n")
-    assert iam_roles.cache_key([DEMO], tree) != before
+    _append(tree / path)
+    assert iam_roles.cache_key([DEMO], tree) != before, f"an edit to {path} kept the key"
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_the_key_changes_when_anything_the_synth_reads_changes(tree, change):
+    _check_an_edit_changes_the_key(tree, CHANGES[change])
+
+
+def test_guard_off_a_key_without_the_core_modules_misses_an_edit_to_one(tree, monkeypatch):
+    monkeypatch.setattr(iam_roles, "_imported_core", lambda root: [])
+    with pytest.raises(AssertionError, match="kept the key"):
+        _check_an_edit_changes_the_key(tree, CHANGES["edit a core module the app imports"])
+
+
+def test_a_core_module_the_app_does_not_import_keeps_the_key_until_it_does(tree):
+    scrape = tree / iam_roles.CORE_ROOT / "postloop" / "core" / "scrape.py"
+    before = iam_roles.cache_key([DEMO], tree)
+    _append(scrape)
+    assert iam_roles.cache_key([DEMO], tree) == before
+    _append(tree / "infra" / "postloop_infra" / "names.py", "\nif False:\n    from postloop.core import scrape\n")
+    imported = iam_roles.cache_key([DEMO], tree)
+    _append(scrape)
+    assert iam_roles.cache_key([DEMO], tree) != imported
+
+
+def test_relative_imports_inside_the_core_are_followed(tree):
+    core = tree / iam_roles.CORE_ROOT / "postloop" / "core"
+    (core / "helper_a.py").write_text("from .helper_b import VALUE\n")
+    (core / "helper_b.py").write_text("from .. import runtime\nVALUE = 1\n")
+    _append(core / "account.py", "\nfrom postloop.core import helper_a\n")
+    found = {p.relative_to(core.parent).as_posix() for p in iam_roles._imported_core(tree)}
+    assert {"core/helper_a.py", "core/helper_b.py", "runtime/__init__.py"} <= found
+    _check_an_edit_changes_the_key(tree, f"{iam_roles.CORE_ROOT}/postloop/core/helper_b.py")
+
+
+def test_every_project_module_the_app_imports_is_in_the_key():
+    # What the import statements say, against what importing the app really loads.
+    script = textwrap.dedent("""
+        import json, sys
+        sys.path.insert(0, "infra")   # as `cdk synth` runs the app
+        import postloop_infra.stack
+        print(json.dumps(sorted({m.__file__ for m in list(sys.modules.values()) if getattr(m, "__file__", None)})))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=REPO,
+                          env={**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"})
+    assert proc.returncode == 0, proc.stderr
+    core = REPO / iam_roles.CORE_ROOT
+    loaded = {Path(f).resolve() for f in json.loads(proc.stdout) if Path(f).resolve().is_relative_to(core)}
+    assert len(loaded) > 5, loaded   # the app does import the core (account, records, workflow, ...)
+    assert loaded <= {p.resolve() for p in iam_roles._imported_core(REPO)}
 
 
 def test_the_key_changes_with_the_accounts_and_the_packages(tree, monkeypatch):
@@ -121,8 +176,7 @@ def test_a_second_process_reads_the_roles_without_synthesizing(synth_counted, tm
 def _check_an_infra_change_synthesizes_again(synth_counted, tree) -> None:
     assert iam_roles.synthesized_roles([DEMO]) == _roles("dynamodb:Query")
     # The app changes: the role now grants Scan; the roles kept for the old tree must not be used.
-    with open(tree / "infra" / "postloop_infra" / "functions.py", "a", encoding="utf-8") as f:
-        f.write("\n# scrape reads with Scan now\n")
+    _append(tree / "infra" / "postloop_infra" / "functions.py", "\n# scrape reads with Scan now\n")
     synth_counted.gives = _roles("dynamodb:Scan")
     _in_a_new_process()
     assert iam_roles.synthesized_roles([DEMO]) == _roles("dynamodb:Scan"), "roles of the old tree were used"
@@ -144,8 +198,7 @@ def test_guard_off_an_entry_read_whatever_key_it_was_written_under_serves_stale_
     # The file name is the key; the key inside is checked too (a file copied or renamed by hand).
     assert iam_roles.synthesized_roles([DEMO]) == _roles("dynamodb:Query")
     old = next((tmp_path / "cache").glob("*.json"))
-    with open(tree / "infra" / "postloop_infra" / "functions.py", "a", encoding="utf-8") as f:
-        f.write("\n# changed\n")
+    _append(tree / "infra" / "postloop_infra" / "functions.py")
     renamed = old.with_name(f"{iam_roles.cache_key([DEMO])}.json")
     shutil.copy(old, renamed)
     synth_counted.gives = _roles("dynamodb:Scan")

@@ -9,6 +9,7 @@ anything it cannot resolve is an error, never a wildcard. `postloop_local.iam` e
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -181,11 +182,13 @@ def synthesized_roles(accounts: Sequence[dict]) -> SynthesizedRoles:
 CACHE_ENV = "POSTLOOP_IAM_CACHE"   # a directory to keep the roles in, or "off"
 CACHE_FORMAT = 1
 # The files whose change can change the synthesized roles, relative to the repository: the CDK
-# app and everything it imports from the project (cdk.json's watch list: infra/, functions/,
-# layers/core/, pyproject.toml), the lock that pins aws-cdk-lib and its kin, cdk.json, and this
-# file (it reads the roles out of the template). Directories count every file under them.
-KEY_INPUTS = ("infra", "functions", "layers/core", "cdk.json", "pyproject.toml", "uv.lock",
+# app, the handlers it stages, the lock that pins aws-cdk-lib and its kin, cdk.json, and this file
+# (it reads the roles out of the template). Directories count every file under them. Of the core
+# (CORE_ROOT), the modules the app imports count, found by following its imports (`_imported_core`):
+# an edit to a module the app never imports (scrape, learn, the X client) keeps the cached roles.
+KEY_INPUTS = ("infra", "functions", "cdk.json", "pyproject.toml", "uv.lock",
               "layers/local/python/postloop_local/iam_roles.py")
+CORE_ROOT = "layers/core/python"
 # The installed packages that synthesize (the venv may differ from uv.lock when built by hand).
 KEY_PACKAGES = ("aws-cdk-lib", "constructs", "jsii", "cdk-nag")
 _KEEP_ENTRIES = 8   # older entries (other accounts, earlier trees) are removed when one is written
@@ -214,17 +217,12 @@ def cache_key(accounts: Sequence[dict], root: Path | None = None) -> str:
         h.update(data)
 
     part("format", str(CACHE_FORMAT).encode())
-    for name in KEY_INPUTS:
-        top = root / name
-        files = sorted(p for p in top.rglob("*") if p.is_file()) if top.is_dir() else [top]
-        for path in files:
-            rel = path.relative_to(root)
-            if "__pycache__" in rel.parts or path.suffix == ".pyc":
-                continue
-            try:
-                part(f"file:{rel.as_posix()}", path.read_bytes())
-            except FileNotFoundError:
-                part(f"missing:{rel.as_posix()}", b"")
+    for path in [*_key_files(root), *_imported_core(root)]:
+        rel = path.relative_to(root)
+        try:
+            part(f"file:{rel.as_posix()}", path.read_bytes())
+        except FileNotFoundError:
+            part(f"missing:{rel.as_posix()}", b"")
     part("accounts", json.dumps(list(accounts), sort_keys=True, default=str).encode())
     for package in KEY_PACKAGES:
         try:
@@ -234,6 +232,60 @@ def cache_key(accounts: Sequence[dict], root: Path | None = None) -> str:
         part(f"package:{package}", version.encode())
     part("python", f"{sys.implementation.name} {sys.version}".encode())
     return h.hexdigest()
+
+
+def _key_files(root: Path) -> list[Path]:
+    out = []
+    for name in KEY_INPUTS:
+        top = root / name
+        for path in sorted(p for p in top.rglob("*") if p.is_file()) if top.is_dir() else [top]:
+            if "__pycache__" not in path.relative_to(root).parts and path.suffix != ".pyc":
+                out.append(path)
+    return out
+
+
+def _imported_core(root: Path) -> list[Path]:
+    """The core modules (CORE_ROOT) the CDK app imports, directly or through each other: every
+    `import` and `from ... import` anywhere in infra/*.py and in each module reached (inside
+    functions and TYPE_CHECKING blocks too), with the packages' __init__.py files on the way."""
+    core = root / CORE_ROOT
+
+    def files_of(module: str) -> list[Path]:
+        parts, out = module.split("."), []
+        for i in range(1, len(parts) + 1):
+            base = core.joinpath(*parts[:i])
+            out += [c for c in (base / "__init__.py", base.with_suffix(".py")) if c.is_file()]
+        return out
+
+    seen: set[Path] = set()
+    todo = [p for p in (root / "infra").rglob("*.py") if "__pycache__" not in p.parts]
+    while todo:
+        path = todo.pop()
+        try:
+            tree = ast.parse(path.read_bytes(), filename=str(path))
+        except (SyntaxError, ValueError, OSError):
+            continue   # hashed as it is; a synth of it would fail anyway
+        package: list[str] = []
+        if path.is_relative_to(core):
+            package = list(path.relative_to(core).with_suffix("").parts)
+            package = package[:-1]   # the module's package (an __init__.py is its package's)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level and not package:
+                    continue       # relative, inside infra/ (hashed whole)
+                anchor = package[:len(package) - node.level + 1] if node.level else []
+                base = ".".join([*anchor, *([node.module] if node.module else [])])
+                modules = [base, *(f"{base}.{a.name}" for a in node.names)]
+            else:
+                continue
+            for module in modules:
+                for f in files_of(module):
+                    if f not in seen:
+                        seen.add(f)
+                        todo.append(f)
+    return sorted(seen)
 
 
 def _cached_or_synthesized(accounts: Sequence[dict]) -> SynthesizedRoles:
