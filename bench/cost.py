@@ -59,7 +59,8 @@ USAGE = {
     "llm_drafts_per_post": 3, "llm_input_tokens_per_draft": 400, "llm_output_tokens_per_draft": 250,
     # X, a single post without a link: created once; at 24 h and 48 h its metrics come from the
     # account's own timeline, in a window around it (core/metric_reads.py), so it is returned, and
-    # billed as an owned read, about once per horizon.
+    # billed as an owned read, about once per horizon (tests/integration/test_owned_metrics.py's four
+    # simulated days, with threads and posts by hand: 46 owned reads for 23 live posts).
     "x_posts_created": 1, "x_owned_reads": 2,
     # The follower count is read at most once a day per account, whatever the posting rate: a fixed
     # user read a day, not a per-post one.

@@ -12,6 +12,11 @@ It is no kinder than X where the loop's correctness depends on it:
   `title` and `detail` (401, 403, 404, 429, 500); validation problems whose `errors[]` members
   carry a `message` (a bad parameter) or only their own `title` and `detail` (a reply to a
   post that is gone); and the spec's plain `Error`, `{code, message}` as application/json (503);
+* the account's timeline (`GET /2/users/{id}/tweets`) returns only the account's own posts, within
+  `since_id`/`until_id` (exclusive) and `start_time`/`end_time`, without replies when asked, at most
+  `max_results` (5-100) a page, no further back than X's reach (3,200 posts, 800 without replies), and
+  metrics only when its field list asks for them; non-public ones need the account's access;
+* every answer X would bill is written in `ledger` at X's list prices (its own table, `X_PRICES_USD`);
 * its refusal of a text the account already holds can be switched off
   (`duplicate_refusal=False`): X does not document it as a guarantee, so the loop must not
   need it.
