@@ -122,7 +122,9 @@ def test_invoke_refuses_a_wrong_event_before_starting_backends(tmp_path):
 
 
 def test_invoke_prints_only_the_result_on_stdout(tmp_path):
-    proc = run("invoke", "plan", "--event", "events/plan.json", "--history-days", "0", timeout=300)
+    # With the dashboard's metrics on, plan sends EMF metrics too (without it plan sends none).
+    proc = run("invoke", "plan", "--event", "events/plan.json", "--history-days", "0", timeout=300,
+               env={"POSTLOOP_DASHBOARD_METRICS": "true"})
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)   # what `| jq` needs
     assert result["account_id"] == "demo" and result["decision_id"]
