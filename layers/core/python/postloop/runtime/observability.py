@@ -37,7 +37,7 @@ class DashboardMetrics:
     CloudWatch bills a custom metric by each hour it is sent in ($0.30 a metric-month, so about
     $0.0004 a metric-hour: docs/deploy.md, "What it costs"), which makes these most of the AWS cost
     of a post; without the dashboard nothing would look at them, and the handlers' log lines carry
-    the same figures. The alarms' metrics (SpendUSD, Post_<action>, ModelCacheWriteFailed) go
+    the same figures. The alarms' metrics (learn's MonthSpendUSD, Post_posted, ModelCacheWriteFailed) go
     through `metrics` itself, always.
     """
 
