@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from postloop.core.plausibility import MAX_COUNT, Plausibility
+from postloop.core.post_context import CONTEXT_GROUPS
 from postloop.core.safety import MODERATION_CATEGORIES, term_problem
 
 # postloop: the bot as designed. The others exist to measure it against:
@@ -77,6 +78,12 @@ class Learning:
     # "raw", or "winsorised": rates above the window's 97.5th percentile are capped
     # before the engagement model is fitted (tames viral outliers, biases their mean down).
     reward_transform: str = "raw"
+    # The engagement model's representation (docs/accounts.md, "The engagement model"). Hours share
+    # strength with their neighbours through a random-walk penalty of this strength (0: independent hours).
+    hour_smoothing: float = 20.0
+    # Context feature groups (core/post_context.py): "weekday", "type_hour", "crowding", "repeat".
+    context: tuple[str, ...] = CONTEXT_GROUPS
+    interaction_alpha: float = 20.0   # the extra ridge penalty on every type × hour cell
 
 
 @dataclass(frozen=True)
@@ -270,7 +277,8 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
     ln = _typed(d.get("learning", {}), dict, f"{where}.learning")
     lw = f"{where}.learning"
     _known_keys(ln, {"window_days", "half_life_days", "min_samples", "holdout_fraction", "ridge_alpha", "logistic_c", "success",
-                     "exploration", "ucb_variant", "decider", "posterior_scale", "reward_transform"}, lw)
+                     "exploration", "ucb_variant", "decider", "posterior_scale", "reward_transform",
+                     "hour_smoothing", "context", "interaction_alpha"}, lw)
     success = ln.get("success", "relative")
     if not (success == "relative" or (isinstance(success, (int, float)) and not isinstance(success, bool)
                                       and 0 < success < 1)):
@@ -293,7 +301,15 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
         decider=_typed(ln.get("decider", "pooled"), str, f"{lw}.decider"),
         posterior_scale=_typed(ln.get("posterior_scale", 0.3), float, f"{lw}.posterior_scale"),
         reward_transform=_typed(ln.get("reward_transform", "raw"), str, f"{lw}.reward_transform"),
+        hour_smoothing=_typed(ln.get("hour_smoothing", Learning.hour_smoothing), float, f"{lw}.hour_smoothing"),
+        context=_context_groups(ln.get("context", list(Learning.context)), f"{lw}.context"),
+        interaction_alpha=_typed(ln.get("interaction_alpha", Learning.interaction_alpha), float,
+                                 f"{lw}.interaction_alpha"),
     )
+    for key in ("hour_smoothing", "interaction_alpha"):
+        value = getattr(learning, key)
+        if not (math.isfinite(value) and 0 <= value <= 1e6):
+            raise ConfigError(f"{lw}.{key}: must be a number in [0, 10^6], got {value!r}")
     if learning.reward_transform not in ("raw", "winsorised"):
         raise ConfigError(f"{lw}.reward_transform: 'raw' or 'winsorised', got {learning.reward_transform!r}")
     if not 0 < learning.posterior_scale <= 10:
@@ -383,6 +399,16 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
         min_post_spacing_minutes=spacing,
         plausibility=_parse_plausibility(d.get("plausibility", {}), f"{where}.plausibility"),
     )
+
+
+def _context_groups(raw: Any, where: str) -> tuple[str, ...]:
+    groups = _typed(raw, list, where)
+    for i, g in enumerate(groups):
+        if g not in CONTEXT_GROUPS:
+            raise ConfigError(f"{where}[{i}]: one of {', '.join(CONTEXT_GROUPS)}, got {g!r}")
+    if len(set(groups)) != len(groups):
+        raise ConfigError(f"{where}: groups must be unique")
+    return tuple(g for g in CONTEXT_GROUPS if g in groups)
 
 
 def _parse_plausibility(raw: Any, where: str) -> Plausibility:
