@@ -175,7 +175,7 @@ def test_the_penalty_is_in_the_posterior_precision():
     y = X @ np.array([1.0, -1.0, 0.5, 0.0]) + rng.normal(0, 0.3, 30)
     config = _config(context=[], hour_smoothing=5.0)
     names = ["quality", "hour=7", "hour=9", "hour=21"]
-    P = engagement_penalty(names, config.learning)
+    P = engagement_penalty(names, 5.0, 0.0)
     assert P[1, 2] == pytest.approx(-5.0 / 2) and P[3, 1] == pytest.approx(-5.0 / 10)   # 21 -> 7 across midnight
     penalty = np.zeros((4, 4))
     penalty[:, :] = P

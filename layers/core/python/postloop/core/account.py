@@ -79,11 +79,12 @@ class Learning:
     # before the engagement model is fitted (tames viral outliers, biases their mean down).
     reward_transform: str = "raw"
     # The engagement model's representation (docs/accounts.md, "The engagement model"). Hours share
-    # strength with their neighbours through a random-walk penalty of this strength (0: independent hours).
-    hour_smoothing: float = 20.0
+    # strength with their neighbours through a random-walk penalty of this strength (0: independent
+    # hours); "auto": the strength the data's marginal likelihood prefers, at every learn.
+    hour_smoothing: float | str = "auto"
     # Context feature groups (core/post_context.py): "weekday", "type_hour", "crowding", "repeat".
     context: tuple[str, ...] = CONTEXT_GROUPS
-    interaction_alpha: float = 20.0   # the extra ridge penalty on every type × hour cell
+    interaction_alpha: float | str = "auto"   # the extra ridge penalty on every type × hour cell, or "auto"
 
 
 @dataclass(frozen=True)
@@ -301,15 +302,11 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
         decider=_typed(ln.get("decider", "pooled"), str, f"{lw}.decider"),
         posterior_scale=_typed(ln.get("posterior_scale", 0.3), float, f"{lw}.posterior_scale"),
         reward_transform=_typed(ln.get("reward_transform", "raw"), str, f"{lw}.reward_transform"),
-        hour_smoothing=_typed(ln.get("hour_smoothing", Learning.hour_smoothing), float, f"{lw}.hour_smoothing"),
+        hour_smoothing=_strength(ln.get("hour_smoothing", Learning.hour_smoothing), f"{lw}.hour_smoothing"),
         context=_context_groups(ln.get("context", list(Learning.context)), f"{lw}.context"),
-        interaction_alpha=_typed(ln.get("interaction_alpha", Learning.interaction_alpha), float,
-                                 f"{lw}.interaction_alpha"),
+        interaction_alpha=_strength(ln.get("interaction_alpha", Learning.interaction_alpha),
+                                    f"{lw}.interaction_alpha"),
     )
-    for key in ("hour_smoothing", "interaction_alpha"):
-        value = getattr(learning, key)
-        if not (math.isfinite(value) and 0 <= value <= 1e6):
-            raise ConfigError(f"{lw}.{key}: must be a number in [0, 10^6], got {value!r}")
     if learning.reward_transform not in ("raw", "winsorised"):
         raise ConfigError(f"{lw}.reward_transform: 'raw' or 'winsorised', got {learning.reward_transform!r}")
     if not 0 < learning.posterior_scale <= 10:
@@ -399,6 +396,18 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
         min_post_spacing_minutes=spacing,
         plausibility=_parse_plausibility(d.get("plausibility", {}), f"{where}.plausibility"),
     )
+
+
+def _strength(raw: Any, where: str) -> float | str:
+    """A penalty strength: "auto" or a number in [0, 10^6]."""
+    if raw == "auto":
+        return raw
+    if isinstance(raw, str):
+        raise ConfigError(f"{where}: \"auto\" or a number in [0, 10^6], got {raw!r}")
+    value = _typed(raw, float, where)
+    if not 0 <= value <= 1e6:
+        raise ConfigError(f"{where}: \"auto\" or a number in [0, 10^6], got {value!r}")
+    return value
 
 
 def _context_groups(raw: Any, where: str) -> tuple[str, ...]:

@@ -28,7 +28,7 @@ from postloop.core.records import (
     hour_arm,
     type_arm,
 )
-from postloop.core.ridge import IndicatorDesign, fit_ridge
+from postloop.core.ridge import IndicatorDesign, fit_ridge, log_evidence
 from postloop.core.scoring import auc, log_loss, mae, r2
 from postloop.core.scrape import DEFAULT_BOUNDS, outcome_problem
 
@@ -231,7 +231,14 @@ def sample_contexts(config: AccountConfig, samples: list[Sample], history: list[
     return [timeline.context(s.decision.posted_at, s.decision.content_type, s.decision.hour, tz) for s in samples]
 
 
-def engagement_penalty(names: list[str], learning) -> np.ndarray | None:
+# The strengths "auto" chooses among, by the data's marginal likelihood (ridge.log_evidence):
+# from hours that share nothing to hours that barely differ, and from a type × hour interaction
+# held small (at least 10 pseudo-posts per cell) to one held at zero.
+SMOOTHING_GRID = (0.0, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0)
+INTERACTION_GRID = (10.0, 30.0, 100.0, 1000.0)
+
+
+def engagement_penalty(names: list[str], hour_smoothing: float, interaction_alpha: float) -> np.ndarray | None:
     """The engagement ridge's penalty beyond alpha·I (fit_ridge's `penalty`), or None when nothing adds one.
 
     Smooth hours: for neighbouring posting hours a and b, g hours apart round the clock (the last
@@ -246,14 +253,14 @@ def engagement_penalty(names: list[str], learning) -> np.ndarray | None:
 
     def walk(cols: dict[int, int]) -> None:
         hours = sorted(cols)
-        if len(hours) < 2 or not learning.hour_smoothing:
+        if len(hours) < 2 or not hour_smoothing:
             return
         edges = list(zip(hours, hours[1:]))
         if len(hours) > 2:
             edges.append((hours[-1], hours[0]))
         for a, b in edges:
             gap = (b - a) % 24 or 24
-            w = learning.hour_smoothing / gap
+            w = hour_smoothing / gap
             i, j = cols[a], cols[b]
             P[i, i] += w
             P[j, j] += w
@@ -266,10 +273,28 @@ def engagement_penalty(names: list[str], learning) -> np.ndarray | None:
         if n.startswith("type=") and "|hour=" in n:
             t, h = n.removeprefix("type=").rsplit("|hour=", 1)
             cells.setdefault(t, {})[int(h)] = j
-            P[j, j] += learning.interaction_alpha
+            P[j, j] += interaction_alpha
     for cols in cells.values():
         walk(cols)
     return P if P.any() else None
+
+
+def choose_penalty(names: list[str], learning, X, y: np.ndarray, weights: np.ndarray | None
+                   ) -> tuple[np.ndarray | None, float, float]:
+    """(penalty, hour_smoothing, interaction_alpha): the account's strengths, where one is "auto"
+    the grid value (SMOOTHING_GRID, INTERACTION_GRID) of highest marginal likelihood on (X, y)."""
+    smoothing = SMOOTHING_GRID if learning.hour_smoothing == "auto" else (float(learning.hour_smoothing),)
+    has_cells = any("|hour=" in n for n in names)
+    interaction = (INTERACTION_GRID if learning.interaction_alpha == "auto" and has_cells
+                   else (INTERACTION_GRID[-1] if learning.interaction_alpha == "auto"
+                         else float(learning.interaction_alpha),))
+    options = [(s, a) for s in smoothing for a in interaction]
+    penalties = [engagement_penalty(names, s, a) for s, a in options]
+    best = 0
+    if len(options) > 1 and learning.ridge_alpha > 0:
+        evidence = log_evidence(X, y, learning.ridge_alpha, penalties, weights)
+        best = int(np.argmax(evidence))
+    return penalties[best], *options[best]
 
 
 def _follow_design(samples: list[Sample]) -> tuple[np.ndarray, np.ndarray]:
@@ -319,10 +344,13 @@ def fit_engagement(config: AccountConfig, samples: list[Sample], now: datetime |
         contexts = sample_contexts(config, samples, history) if config.learning.context else None
         design = _engagement_design(names, samples, now, contexts)
     X, y, ages = design
-    penalty = engagement_penalty(names, config.learning)
     if config.learning.reward_transform == "winsorised":
         y = np.minimum(y, np.quantile(y, 0.975))
         out["winsorised_at"] = float(y.max())
+    # The final fit's weights; the penalty's strengths are chosen on them (once, for both fits).
+    weights = _decay(ages, config.learning.half_life_days) if now else None
+    penalty, smoothing, interaction = choose_penalty(names, config.learning, X, y, weights)
+    out.update({"hour_smoothing": smoothing, "interaction_alpha": interaction})
     cut = _split(n, config.learning.holdout_fraction)
     train = fit_ridge(X.rows(slice(None, cut)), y[:cut], alpha=config.learning.ridge_alpha, penalty=penalty)
     pred = train.predict(X.rows(slice(cut, None)))
@@ -334,7 +362,6 @@ def fit_engagement(config: AccountConfig, samples: list[Sample], now: datetime |
     })
     # The final fit uses every sample, weighted by age when the account sets a
     # half-life; its posterior (precision, noise) is what the pooled decider samples.
-    weights = _decay(ages, config.learning.half_life_days) if now else None
     full = fit_ridge(X, y, alpha=config.learning.ridge_alpha, sample_weight=weights, penalty=penalty)
     out.update({"coef": full.coef.tolist(), "intercept": full.intercept, "noise_var": full.noise_var,
                 "precision": full.precision.tolist()})
