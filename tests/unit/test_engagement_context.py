@@ -266,16 +266,3 @@ def test_auto_smoothing_beats_independent_hours_on_a_smooth_curve():
     auto = np.mean([_hour_error("auto", s) for s in range(20)])
     independent = np.mean([_hour_error(0.0, s) for s in range(20)])
     assert auto < 0.9 * independent, (auto, independent)   # 24 posts: the evidence itself is noisy
-
-
-def test_auto_keeps_the_crowding_feature_only_where_the_data_carry_it():
-    with_effect, _ = _crowded_samples(0.015, seed=6)
-    without, _ = _crowded_samples(0.0, seed=6)
-    kept = fit_engagement(_config(context=["crowding"]), with_effect, NOW)
-    dropped = fit_engagement(_config(context=["crowding"]), without, NOW)
-    assert kept["context_off"] == [] and dropped["context_off"] == ["crowding"]
-    # Held off, the coefficient (and the decider's draws of it) stays near 0.
-    assert abs(dropped["coef"][dropped["features"].index("crowding")]) < 0.0005
-    # Guard off: with fixed strengths nothing is switched off.
-    fixed = fit_engagement(_config(context=["crowding"], hour_smoothing=10, interaction_alpha=100), without, NOW)
-    assert fixed["context_off"] == []

@@ -279,61 +279,22 @@ def engagement_penalty(names: list[str], hour_smoothing: float, interaction_alph
     return P if P.any() else None
 
 
-# A context group the evidence switches off is held at 0 by this penalty (pseudo-posts): its
-# coefficients, and the pooled decider's draws of them, stay near 0.
-GROUP_OFF = 1e4
-
-
-def _group_columns(names: list[str]) -> dict[str, list[int]]:
-    """The columns of each context group a learn may switch off: weekday, crowding, repeat."""
-    groups: dict[str, list[int]] = {}
-    for j, n in enumerate(names):
-        key = "weekday" if n.startswith("dow=") else n if n in ("crowding", "repeat") else None
-        if key:
-            groups.setdefault(key, []).append(j)
-    return groups
-
-
 def choose_penalty(names: list[str], learning, X, y: np.ndarray, weights: np.ndarray | None
-                   ) -> tuple[np.ndarray | None, dict]:
-    """(penalty, what was chosen): the account's strengths; where one is "auto", the grid value
-    (SMOOTHING_GRID, INTERACTION_GRID) of highest marginal likelihood on (X, y), and then each
-    context group (weekday, crowding, repeat) kept or held at 0 (GROUP_OFF) by the same evidence.
-    Coordinate ascent, two sweeps: a few dozen small solves."""
-    groups = _group_columns(names)
+                   ) -> tuple[np.ndarray | None, float, float]:
+    """(penalty, hour_smoothing, interaction_alpha): the account's strengths, where one is "auto"
+    the grid value (SMOOTHING_GRID, INTERACTION_GRID) of highest marginal likelihood on (X, y)."""
+    smoothing = SMOOTHING_GRID if learning.hour_smoothing == "auto" else (float(learning.hour_smoothing),)
     has_cells = any("|hour=" in n for n in names)
-    grids = {
-        "hour_smoothing": SMOOTHING_GRID if learning.hour_smoothing == "auto" else (float(learning.hour_smoothing),),
-        "interaction_alpha": ((INTERACTION_GRID if has_cells else (INTERACTION_GRID[-1],))
-                              if learning.interaction_alpha == "auto" else (float(learning.interaction_alpha),)),
-    }
-    auto = learning.hour_smoothing == "auto" or learning.interaction_alpha == "auto"
-    for g in groups:
-        grids[g] = (0.0, GROUP_OFF) if auto else (0.0,)
-    chosen = {k: v[0] for k, v in grids.items()}
-    if "hour_smoothing" in chosen and len(grids["hour_smoothing"]) > 1:
-        chosen["hour_smoothing"] = 10.0
-
-    def build(c: dict) -> np.ndarray | None:
-        P = engagement_penalty(names, c["hour_smoothing"], c["interaction_alpha"])
-        extra = [(j, c[g]) for g, cols in groups.items() for j in cols if c[g]]
-        if extra:
-            P = np.zeros((len(names), len(names))) if P is None else P
-            for j, v in extra:
-                P[j, j] += v
-        return P
-
-    if learning.ridge_alpha > 0 and any(len(v) > 1 for v in grids.values()):
-        for _ in range(2):
-            for key, grid in grids.items():
-                if len(grid) < 2:
-                    continue
-                options = [{**chosen, key: v} for v in grid]
-                evidence = log_evidence(X, y, learning.ridge_alpha, [build(o) for o in options], weights)
-                chosen = options[int(np.argmax(evidence))]
-    return build(chosen), {"hour_smoothing": chosen["hour_smoothing"],
-                           "interaction_alpha": chosen["interaction_alpha"],
-                           "context_off": sorted(g for g in groups if chosen[g])}
+    interaction = (INTERACTION_GRID if learning.interaction_alpha == "auto" and has_cells
+                   else (INTERACTION_GRID[-1] if learning.interaction_alpha == "auto"
+                         else float(learning.interaction_alpha),))
+    options = [(s, a) for s in smoothing for a in interaction]
+    penalties = [engagement_penalty(names, s, a) for s, a in options]
+    best = 0
+    if len(options) > 1 and learning.ridge_alpha > 0:
+        evidence = log_evidence(X, y, learning.ridge_alpha, penalties, weights)
+        best = int(np.argmax(evidence))
+    return penalties[best], *options[best]
 
 
 def _follow_design(samples: list[Sample]) -> tuple[np.ndarray, np.ndarray]:
@@ -388,8 +349,8 @@ def fit_engagement(config: AccountConfig, samples: list[Sample], now: datetime |
         out["winsorised_at"] = float(y.max())
     # The final fit's weights; the penalty's strengths are chosen on them (once, for both fits).
     weights = _decay(ages, config.learning.half_life_days) if now else None
-    penalty, chosen = choose_penalty(names, config.learning, X, y, weights)
-    out.update(chosen)
+    penalty, smoothing, interaction = choose_penalty(names, config.learning, X, y, weights)
+    out.update({"hour_smoothing": smoothing, "interaction_alpha": interaction})
     cut = _split(n, config.learning.holdout_fraction)
     train = fit_ridge(X.rows(slice(None, cut)), y[:cut], alpha=config.learning.ridge_alpha, penalty=penalty)
     pred = train.predict(X.rows(slice(cut, None)))
