@@ -78,10 +78,12 @@ class Learning:
     # "raw", or "winsorised": rates above the window's 97.5th percentile are capped
     # before the engagement model is fitted (tames viral outliers, biases their mean down).
     reward_transform: str = "raw"
-    # The engagement model's representation (docs/accounts.md, "The engagement model"). Hours share
-    # strength with their neighbours through a random-walk penalty of this strength (0: independent
-    # hours); "auto": the strength the data's marginal likelihood prefers, at every learn.
-    hour_smoothing: float | str = "auto"
+    # The engagement model's representation (docs/decisions.md, "Learning"; chosen by the benchmark,
+    # docs/bench/selection-model.md). Hours share strength with their neighbours through a random-walk
+    # penalty of this strength (0: independent hours); "auto": the strength the data's marginal
+    # likelihood prefers, at every learn. 0 by default: on the shipped audiences' jagged hour curves
+    # sharing cost 1-2 points of the per-slot score.
+    hour_smoothing: float | str = 0.0
     # Context feature groups (core/post_context.py): "weekday", "type_hour", "crowding", "repeat".
     context: tuple[str, ...] = CONTEXT_GROUPS
     interaction_alpha: float | str = "auto"   # the extra ridge penalty on every type × hour cell, or "auto"
