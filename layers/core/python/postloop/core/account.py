@@ -82,7 +82,7 @@ class Learning:
     # docs/bench/selection-model.md). Hours share strength with their neighbours through a random-walk
     # penalty of this strength (0: independent hours); "auto": the strength the data's marginal
     # likelihood prefers, at every learn. 0 by default: on the shipped audiences' jagged hour curves
-    # sharing cost 1-2 points of the per-slot score.
+    # sharing cost about a point of the per-slot score.
     hour_smoothing: float | str = 0.0
     # Context feature groups (core/post_context.py): "weekday", "type_hour", "crowding", "repeat".
     context: tuple[str, ...] = CONTEXT_GROUPS
