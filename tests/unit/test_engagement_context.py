@@ -15,7 +15,7 @@ from postloop.core.account import ConfigError, parse_account
 from postloop.core.learn import Sample, engagement_penalty, fit_engagement, sample_contexts
 from postloop.core.plan import candidate_context, choose_pooled, next_local_hour, planning_timeline
 from postloop.core.post_context import PastPost, PostTimeline
-from postloop.core.predictor import engagement_feature_names, engagement_vector, predict
+from postloop.core.predictor import FOLLOW_FEATURES, engagement_feature_names, engagement_vector, predict
 from postloop.core.records import Decision, Features, ModelVersion, Outcome, Status
 from postloop.core.ridge import fit_ridge
 from postloop_local.memory import MemoryDecisionStore
@@ -266,3 +266,21 @@ def test_auto_smoothing_beats_independent_hours_on_a_smooth_curve():
     auto = np.mean([_hour_error("auto", s) for s in range(20)])
     independent = np.mean([_hour_error(0.0, s) for s in range(20)])
     assert auto < 0.9 * independent, (auto, independent)   # 24 posts: the evidence itself is noisy
+
+
+def test_the_model_cache_accepts_a_model_with_context_features():
+    """The Redis blob check knows the context names; before it did, plan fell back to the durable copy."""
+    from postloop.adapters.redis_model_cache import BlobRejected, check_blob, encode_blob
+    names = engagement_feature_names(["fact", "take"], [9, 21], ("weekday", "type_hour", "crowding", "repeat"))
+    n = len(names)
+    payload = {"engagement": {"kind": "ridge", "features": names, "n": 40, "trusted": True, "reason": "test",
+                              "coef": [0.001] * n, "intercept": 0.02, "noise_var": 1e-4,
+                              "precision": np.eye(n).tolist()},
+               "follow": {"kind": "logistic", "features": list(FOLLOW_FEATURES), "n": 40, "trusted": False,
+                          "reason": "test", "coef": [0.1] * len(FOLLOW_FEATURES), "intercept": -1.0},
+               "data_digest": "0123456789abcdef"}
+    model = ModelVersion("a", "v1", NOW, payload)
+    assert check_blob(encode_blob(model), "a").payload["engagement"]["features"] == names
+    payload["engagement"]["features"] = names[:-1] + ["dow=funday"]
+    with pytest.raises(BlobRejected, match="dow=funday"):
+        check_blob(encode_blob(ModelVersion("a", "v1", NOW, payload)), "a")

@@ -123,7 +123,7 @@ def _engagement_names(names: Any) -> int:
     if not names or names[0] != "quality":
         raise BlobRejected("features", "engagement.features does not start with 'quality'")
     rest = names[1:]
-    types = [n for n in rest if _TYPE_NAME.match(n)]
+    types = [n for n in rest if _TYPE_NAME.match(n) and not _CONTEXT_NAME.match(n)]   # not type × hour cells
     hours = rest[len(types):]
     if rest[:len(types)] != types or not types:
         raise BlobRejected("features", "engagement.features needs 'type=<name>' entries right after 'quality'")
