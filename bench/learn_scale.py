@@ -57,6 +57,8 @@ MEMORY_TARGET_MB = 512
 
 def account():
     data = json.loads((REPO / "layers/local/python/postloop_local/accounts/demo.json").read_text())
+    # The plain ridge (no context features, independent hours): what scikit-learn's Ridge fits too.
+    data["learning"] = {**data.get("learning", {}), "context": [], "hour_smoothing": 0}
     return parse_account(data)
 
 
@@ -103,10 +105,12 @@ def ours(config, samples) -> dict:
 
 def designs(config, samples):
     """learn's own matrices: (engagement design, follow design)."""
-    from postloop.core.learn import _engagement_design, _follow_design
+    from postloop.core.learn import _engagement_design, _follow_design, sample_contexts
     from postloop.core.predictor import engagement_feature_names
-    names = engagement_feature_names([c.name for c in config.content_types], config.posting_hours)
-    return _engagement_design(names, samples, NOW), _follow_design(samples)
+    names = engagement_feature_names([c.name for c in config.content_types], config.posting_hours,
+                                     config.learning.context)
+    contexts = sample_contexts(config, samples) if config.learning.context else None
+    return _engagement_design(names, samples, NOW, contexts), _follow_design(samples)
 
 
 def ours_fits(config, samples, built) -> dict:

@@ -30,8 +30,9 @@ def test_winsorised_caps_rates_at_the_975th_percentile():
     rates = list(rng.uniform(0.02, 0.05, 79)) + [0.60]   # one viral post
     samples = _samples(rates)
     er = np.array([s.er for s in samples])
-    raw = fit_engagement(parse_account({**BASE, "learning": {"half_life_days": None}}), samples, NOW)
-    win = fit_engagement(parse_account({**BASE, "learning": {"half_life_days": None,
+    # Without context features: the coefficients are quality, two types and two hours.
+    raw = fit_engagement(parse_account({**BASE, "learning": {"half_life_days": None, "context": []}}), samples, NOW)
+    win = fit_engagement(parse_account({**BASE, "learning": {"half_life_days": None, "context": [],
                                                              "reward_transform": "winsorised"}}), samples, NOW)
     assert "winsorised_at" not in raw
     assert win["winsorised_at"] == pytest.approx(np.quantile(er, 0.975))

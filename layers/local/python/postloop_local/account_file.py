@@ -68,6 +68,10 @@ class LearningModel(_Strict):
     decider: Literal["bandits", "pooled"] = "pooled"
     posterior_scale: Annotated[float, Field(gt=0, le=10)] = 0.3
     reward_transform: Literal["raw", "winsorised"] = "raw"
+    hour_smoothing: Literal["auto"] | Annotated[float, Field(ge=0, le=1e6)] = 0.0
+    context: list[Literal["weekday", "type_hour", "crowding", "repeat"]] = ["weekday", "type_hour", "crowding",
+                                                                           "repeat"]
+    interaction_alpha: Literal["auto"] | Annotated[float, Field(ge=0, le=1e6)] = "auto"
 
 
 class BannedTopicModel(_Strict):

@@ -49,6 +49,7 @@ REJECT_REASONS = ("malformed", "schema", "account", "features", "length", "not_f
 
 _TYPE_NAME = re.compile(r"^type=\S.*$")
 _HOUR_NAME = re.compile(r"^hour=(\d{1,2})$")
+_CONTEXT_NAME = re.compile(r"^(dow=(mon|tue|wed|thu|fri|sat|sun)|type=\S.*\|hour=([01]?\d|2[0-3])|crowding|repeat)$")
 _REPORT_KEYS = ("r2", "mae", "baseline_mae", "mse", "baseline_mse", "auc", "log_loss", "baseline_log_loss",
                 "base_rate", "winsorised_at")
 
@@ -122,14 +123,17 @@ def _engagement_names(names: Any) -> int:
     if not names or names[0] != "quality":
         raise BlobRejected("features", "engagement.features does not start with 'quality'")
     rest = names[1:]
-    types = [n for n in rest if _TYPE_NAME.match(n)]
+    types = [n for n in rest if _TYPE_NAME.match(n) and not _CONTEXT_NAME.match(n)]   # not type × hour cells
     hours = rest[len(types):]
     if rest[:len(types)] != types or not types:
         raise BlobRejected("features", "engagement.features needs 'type=<name>' entries right after 'quality'")
     for n in hours:
         m = _HOUR_NAME.match(n)
         if not m or not 0 <= int(m.group(1)) <= 23:
-            raise BlobRejected("features", f"engagement feature {n[:40]!r} is not 'type=<name>' or 'hour=<0-23>'")
+            if _CONTEXT_NAME.match(n):   # core/post_context.py: weekday, type × hour, crowding, repeat
+                continue
+            raise BlobRejected("features", f"engagement feature {n[:40]!r} is not 'type=<name>', 'hour=<0-23>' "
+                                           f"or a context feature")
     if len(set(names)) != len(names):
         raise BlobRejected("features", "engagement.features repeats a name")
     return len(names)

@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from postloop.core.plausibility import MAX_COUNT, Plausibility
+from postloop.core.post_context import CONTEXT_GROUPS
 from postloop.core.safety import MODERATION_CATEGORIES, term_problem
 
 # postloop: the bot as designed. The others exist to measure it against:
@@ -77,6 +78,15 @@ class Learning:
     # "raw", or "winsorised": rates above the window's 97.5th percentile are capped
     # before the engagement model is fitted (tames viral outliers, biases their mean down).
     reward_transform: str = "raw"
+    # The engagement model's representation (docs/decisions.md, "Learning"; chosen by the benchmark,
+    # docs/bench/selection-model.md). Hours share strength with their neighbours through a random-walk
+    # penalty of this strength (0: independent hours); "auto": the strength the data's marginal
+    # likelihood prefers, at every learn. 0 by default: on the shipped audiences' jagged hour curves
+    # sharing cost about a point of the per-slot score.
+    hour_smoothing: float | str = 0.0
+    # Context feature groups (core/post_context.py): "weekday", "type_hour", "crowding", "repeat".
+    context: tuple[str, ...] = CONTEXT_GROUPS
+    interaction_alpha: float | str = "auto"   # the extra ridge penalty on every type × hour cell, or "auto"
 
 
 @dataclass(frozen=True)
@@ -270,7 +280,8 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
     ln = _typed(d.get("learning", {}), dict, f"{where}.learning")
     lw = f"{where}.learning"
     _known_keys(ln, {"window_days", "half_life_days", "min_samples", "holdout_fraction", "ridge_alpha", "logistic_c", "success",
-                     "exploration", "ucb_variant", "decider", "posterior_scale", "reward_transform"}, lw)
+                     "exploration", "ucb_variant", "decider", "posterior_scale", "reward_transform",
+                     "hour_smoothing", "context", "interaction_alpha"}, lw)
     success = ln.get("success", "relative")
     if not (success == "relative" or (isinstance(success, (int, float)) and not isinstance(success, bool)
                                       and 0 < success < 1)):
@@ -293,6 +304,10 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
         decider=_typed(ln.get("decider", "pooled"), str, f"{lw}.decider"),
         posterior_scale=_typed(ln.get("posterior_scale", 0.3), float, f"{lw}.posterior_scale"),
         reward_transform=_typed(ln.get("reward_transform", "raw"), str, f"{lw}.reward_transform"),
+        hour_smoothing=_strength(ln.get("hour_smoothing", Learning.hour_smoothing), f"{lw}.hour_smoothing"),
+        context=_context_groups(ln.get("context", list(Learning.context)), f"{lw}.context"),
+        interaction_alpha=_strength(ln.get("interaction_alpha", Learning.interaction_alpha),
+                                    f"{lw}.interaction_alpha"),
     )
     if learning.reward_transform not in ("raw", "winsorised"):
         raise ConfigError(f"{lw}.reward_transform: 'raw' or 'winsorised', got {learning.reward_transform!r}")
@@ -383,6 +398,28 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
         min_post_spacing_minutes=spacing,
         plausibility=_parse_plausibility(d.get("plausibility", {}), f"{where}.plausibility"),
     )
+
+
+def _strength(raw: Any, where: str) -> float | str:
+    """A penalty strength: "auto" or a number in [0, 10^6]."""
+    if raw == "auto":
+        return raw
+    if isinstance(raw, str):
+        raise ConfigError(f"{where}: \"auto\" or a number in [0, 10^6], got {raw!r}")
+    value = _typed(raw, float, where)
+    if not 0 <= value <= 1e6:
+        raise ConfigError(f"{where}: \"auto\" or a number in [0, 10^6], got {value!r}")
+    return value
+
+
+def _context_groups(raw: Any, where: str) -> tuple[str, ...]:
+    groups = _typed(raw, list, where)
+    for i, g in enumerate(groups):
+        if g not in CONTEXT_GROUPS:
+            raise ConfigError(f"{where}[{i}]: one of {', '.join(CONTEXT_GROUPS)}, got {g!r}")
+    if len(set(groups)) != len(groups):
+        raise ConfigError(f"{where}: groups must be unique")
+    return tuple(g for g in CONTEXT_GROUPS if g in groups)
 
 
 def _parse_plausibility(raw: Any, where: str) -> Plausibility:

@@ -17,6 +17,7 @@ from postloop.core.account import AccountConfig
 from postloop.core.logistic import fit_logistic
 from postloop.core.plausibility import Plausibility
 from postloop.core.ports import ArmStore, DecisionStore, ModelCache, ModelRegistry, OutcomeStore
+from postloop.core.post_context import PastPost, PostTimeline
 from postloop.core.predictor import FOLLOW_FEATURES, engagement_feature_names
 from postloop.core.records import (
     SETTLED_HORIZON_HOURS,
@@ -27,7 +28,7 @@ from postloop.core.records import (
     hour_arm,
     type_arm,
 )
-from postloop.core.ridge import IndicatorDesign, fit_ridge
+from postloop.core.ridge import IndicatorDesign, fit_ridge, log_evidence
 from postloop.core.scoring import auc, log_loss, mae, r2
 from postloop.core.scrape import DEFAULT_BOUNDS, outcome_problem
 
@@ -184,20 +185,31 @@ def percentile_ranks(values: np.ndarray) -> np.ndarray:
 # samples, where a Python call and a small array per sample cost several times the fits
 # themselves (bench/learn_scale.py).
 
-def _engagement_design(names: list[str], samples: list[Sample], now: datetime | None
+def _engagement_design(names: list[str], samples: list[Sample], now: datetime | None,
+                       contexts: list[dict[str, float]] | None = None
                        ) -> tuple[IndicatorDesign, np.ndarray, np.ndarray | None]:
-    """(X, y, ages in days or None): X.matrix()'s rows equal engagement_vector(names, ...) of each
-    sample; X keeps quality as a column and the type and hour as one-hot column indices."""
+    """(X, y, ages in days or None): X.matrix()'s rows equal engagement_vector(names, ..., context)
+    of each sample, `contexts[i]` being sample i's context (`sample_contexts`; None: no context
+    feature is filled). X keeps quality, crowding and repeat as columns and the type, hour, weekday
+    and type × hour as one-hot column indices."""
     n = len(samples)
     column = {name: j for j, name in enumerate(names)}
     decisions = [s.decision for s in samples]
     dense = {}
     if "quality" in column:
         dense[column["quality"]] = np.fromiter([d.features.quality for d in decisions], dtype=float, count=n)
+    one_hot = [("type", [d.content_type for d in decisions]), ("hour", [d.hour for d in decisions])]
+    if contexts is not None:
+        for name in ("crowding", "repeat"):
+            if name in column:
+                dense[column[name]] = np.fromiter([c[name] for c in contexts], dtype=float, count=n)
+        # The context's one-hot keys, already full names: its weekday and its type × hour cell.
+        one_hot.append(("", [next(k for k in c if k.startswith("dow=")) for c in contexts]))
+        one_hot.append(("", [next(k for k in c if "|hour=" in k) for c in contexts]))
     indicators = []
     # One-hot columns by name, looked up once per distinct value; unknown names contribute nothing.
-    for prefix, values in (("type", [d.content_type for d in decisions]), ("hour", [d.hour for d in decisions])):
-        lookup = {v: column.get(f"{prefix}={v}", -1) for v in set(values)}
+    for prefix, values in one_hot:
+        lookup = {v: column.get(f"{prefix}={v}" if prefix else v, -1) for v in set(values)}
         indicators.append(np.fromiter(map(lookup.__getitem__, values), dtype=np.intp, count=n))
     y = np.fromiter([s.er for s in samples], dtype=float, count=n)
     ages = None
@@ -205,6 +217,84 @@ def _engagement_design(names: list[str], samples: list[Sample], now: datetime | 
         # The same arithmetic as _age_days, the division done once over the array (identical results).
         ages = np.fromiter([(now - d.posted_at).total_seconds() for d in decisions], dtype=float, count=n) / 86400.0
     return IndicatorDesign(len(names), dense, tuple(indicators)), y, ages
+
+
+def sample_contexts(config: AccountConfig, samples: list[Sample], history: list[Decision] | None = None
+                    ) -> list[dict[str, float]]:
+    """Each sample's context features (core/post_context.py) at its posting time, from the posted
+    decisions of `history` before it (default: the samples themselves; learn passes every post of
+    the window and the days before it, settled or not)."""
+    posts = history if history is not None else [s.decision for s in samples]
+    timeline = PostTimeline(PastPost(d.posted_at, d.content_type) for d in posts
+                            if d.posted_at is not None and d.content_type)
+    tz = config.tz
+    return [timeline.context(s.decision.posted_at, s.decision.content_type, s.decision.hour, tz) for s in samples]
+
+
+# The strengths "auto" chooses among, by the data's marginal likelihood (ridge.log_evidence):
+# from hours that share nothing to hours that barely differ, and from a type × hour interaction
+# held small (at least 10 pseudo-posts per cell) to one held at zero.
+SMOOTHING_GRID = (0.0, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0)
+INTERACTION_GRID = (10.0, 30.0, 100.0, 1000.0)
+
+
+def engagement_penalty(names: list[str], hour_smoothing: float, interaction_alpha: float) -> np.ndarray | None:
+    """The engagement ridge's penalty beyond alpha·I (fit_ridge's `penalty`), or None when nothing adds one.
+
+    Smooth hours: for neighbouring posting hours a and b, g hours apart round the clock (the last
+    hour's neighbour is the first, across midnight), hour_smoothing / g · (β_a − β_b)²: a random
+    walk prior, under which two hours' effects differ by a variance that grows with their distance;
+    hours share strength with their neighbours and never with an hour across the day more than
+    with one between. The type × hour cells get interaction_alpha · β² (the interaction stays small
+    unless the data insist) and the same smoothing within each type.
+    """
+    column = {name: j for j, name in enumerate(names)}
+    P = np.zeros((len(names), len(names)))
+
+    def walk(cols: dict[int, int]) -> None:
+        hours = sorted(cols)
+        if len(hours) < 2 or not hour_smoothing:
+            return
+        edges = list(zip(hours, hours[1:]))
+        if len(hours) > 2:
+            edges.append((hours[-1], hours[0]))
+        for a, b in edges:
+            gap = (b - a) % 24 or 24
+            w = hour_smoothing / gap
+            i, j = cols[a], cols[b]
+            P[i, i] += w
+            P[j, j] += w
+            P[i, j] -= w
+            P[j, i] -= w
+
+    walk({int(n.removeprefix("hour=")): j for n, j in column.items() if n.startswith("hour=")})
+    cells: dict[str, dict[int, int]] = {}
+    for n, j in column.items():
+        if n.startswith("type=") and "|hour=" in n:
+            t, h = n.removeprefix("type=").rsplit("|hour=", 1)
+            cells.setdefault(t, {})[int(h)] = j
+            P[j, j] += interaction_alpha
+    for cols in cells.values():
+        walk(cols)
+    return P if P.any() else None
+
+
+def choose_penalty(names: list[str], learning, X, y: np.ndarray, weights: np.ndarray | None
+                   ) -> tuple[np.ndarray | None, float, float]:
+    """(penalty, hour_smoothing, interaction_alpha): the account's strengths, where one is "auto"
+    the grid value (SMOOTHING_GRID, INTERACTION_GRID) of highest marginal likelihood on (X, y)."""
+    smoothing = SMOOTHING_GRID if learning.hour_smoothing == "auto" else (float(learning.hour_smoothing),)
+    has_cells = any("|hour=" in n for n in names)
+    interaction = (INTERACTION_GRID if learning.interaction_alpha == "auto" and has_cells
+                   else (INTERACTION_GRID[-1] if learning.interaction_alpha == "auto"
+                         else float(learning.interaction_alpha),))
+    options = [(s, a) for s in smoothing for a in interaction]
+    penalties = [engagement_penalty(names, s, a) for s, a in options]
+    best = 0
+    if len(options) > 1 and learning.ridge_alpha > 0:
+        evidence = log_evidence(X, y, learning.ridge_alpha, penalties, weights)
+        best = int(np.argmax(evidence))
+    return penalties[best], *options[best]
 
 
 def _follow_design(samples: list[Sample]) -> tuple[np.ndarray, np.ndarray]:
@@ -238,22 +328,31 @@ def _split(n: int, holdout_fraction: float) -> int:
 
 
 def fit_engagement(config: AccountConfig, samples: list[Sample], now: datetime | None = None,
-                   design: tuple | None = None) -> dict:
+                   design: tuple | None = None, history: list[Decision] | None = None) -> dict:
     """The ridge engagement model's payload; `design` is `_engagement_design`'s result when the
-    caller already built it (bench/learn_scale.py times the fit apart from reading the samples)."""
-    names = engagement_feature_names([c.name for c in config.content_types], config.posting_hours)
+    caller already built it (bench/learn_scale.py times the fit apart from reading the samples);
+    `history`: the posted decisions the context features are computed from (`sample_contexts`)."""
+    names = engagement_feature_names([c.name for c in config.content_types], config.posting_hours,
+                                     config.learning.context)
     n = len(samples)
     out: dict = {"kind": "ridge", "features": names, "alpha": config.learning.ridge_alpha, "n": n,
                  "coef": None, "intercept": None, "trusted": False}
     if n < 4:
         out["reason"] = f"only {n} settled posts"
         return out
-    X, y, ages = design if design is not None else _engagement_design(names, samples, now)
+    if design is None:
+        contexts = sample_contexts(config, samples, history) if config.learning.context else None
+        design = _engagement_design(names, samples, now, contexts)
+    X, y, ages = design
     if config.learning.reward_transform == "winsorised":
         y = np.minimum(y, np.quantile(y, 0.975))
         out["winsorised_at"] = float(y.max())
+    # The final fit's weights; the penalty's strengths are chosen on them (once, for both fits).
+    weights = _decay(ages, config.learning.half_life_days) if now else None
+    penalty, smoothing, interaction = choose_penalty(names, config.learning, X, y, weights)
+    out.update({"hour_smoothing": smoothing, "interaction_alpha": interaction})
     cut = _split(n, config.learning.holdout_fraction)
-    train = fit_ridge(X.rows(slice(None, cut)), y[:cut], alpha=config.learning.ridge_alpha)
+    train = fit_ridge(X.rows(slice(None, cut)), y[:cut], alpha=config.learning.ridge_alpha, penalty=penalty)
     pred = train.predict(X.rows(slice(cut, None)))
     baseline = np.full(n - cut, y[:cut].mean())
     out.update({
@@ -263,8 +362,7 @@ def fit_engagement(config: AccountConfig, samples: list[Sample], now: datetime |
     })
     # The final fit uses every sample, weighted by age when the account sets a
     # half-life; its posterior (precision, noise) is what the pooled decider samples.
-    weights = _decay(ages, config.learning.half_life_days) if now else None
-    full = fit_ridge(X, y, alpha=config.learning.ridge_alpha, sample_weight=weights)
+    full = fit_ridge(X, y, alpha=config.learning.ridge_alpha, sample_weight=weights, penalty=penalty)
     out.update({"coef": full.coef.tolist(), "intercept": full.intercept, "noise_var": full.noise_var,
                 "precision": full.precision.tolist()})
     if n < config.learning.min_samples:
@@ -322,6 +420,15 @@ def data_digest(samples: list[Sample]) -> str:
     return h.hexdigest()[:16]
 
 
+def _posted_history(config: AccountConfig, now: datetime, deps: LearnDeps) -> list[Decision] | None:
+    """The posts the context features of the window's samples look back to: every post of the
+    window and of the days before it (a day more than the longest look-back), settled or not."""
+    if not config.learning.context:
+        return None
+    start = now - timedelta(days=config.learning.window_days, hours=SETTLED_HORIZON_HOURS + 72)
+    return deps.decisions.posted_between(config.account_id, start, now + timedelta(seconds=1))
+
+
 def learn(config: AccountConfig, now: datetime, deps: LearnDeps) -> LearnResult:
     samples = settled_samples(config.account_id, now, config.learning.window_days, deps, config.plausibility)
     arms = rebuild_arms(config, samples, now)
@@ -336,7 +443,7 @@ def learn(config: AccountConfig, now: datetime, deps: LearnDeps) -> LearnResult:
         notes.append("no new settled data since the latest model; kept it")
     else:
         payload = {
-            "engagement": fit_engagement(config, samples, now),
+            "engagement": fit_engagement(config, samples, now, history=_posted_history(config, now, deps)),
             "follow": fit_follow(config, samples),
             "data_digest": digest,
             "window": {"days": config.learning.window_days, "end": now.isoformat(), "samples": len(samples)},

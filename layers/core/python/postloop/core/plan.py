@@ -32,6 +32,7 @@ from postloop.core.ports import (
     WriterFailed,
 )
 from postloop.core.pause import PauseFlags
+from postloop.core.post_context import PastPost, PostTimeline, later_effect
 from postloop.core.predictor import engagement_vector, predict
 from postloop.core.quality import (QualityContext, QualityReport, blend_with_judge, quality_rejection,
                                    score_quality)
@@ -160,14 +161,37 @@ def allowed_hours(config: AccountConfig, decisions: DecisionStore, now: datetime
     return tuple(out)
 
 
+def planning_timeline(config: AccountConfig, decisions: DecisionStore, now: datetime) -> PostTimeline:
+    """The account's posts planned, waiting, being posted or posted, at their posting time (posted)
+    or planned time: what the context features of a candidate post read (core/post_context.py)."""
+    # A plan schedules at most a day ahead and the longest look-back is REPEAT_LOOKBACK_HOURS: decisions
+    # planned three days back cover every post a candidate of the next day can look back to.
+    return PostTimeline(
+        PastPost(d.posted_at or d.scheduled_for, d.content_type)
+        for d in decisions.planned_between(config.account_id, now - timedelta(days=3), now + timedelta(minutes=1))
+        if d.status in HOLDS_A_TIME and (d.posted_at or d.scheduled_for) is not None and d.content_type)
+
+
+def candidate_context(config: AccountConfig, timeline: PostTimeline, now: datetime, content_type: str,
+                      hour: int) -> dict[str, float]:
+    """The context features of a post of `content_type` at the next `hour` after `now`: the same
+    function learn applies to a posted decision (PostTimeline.context)."""
+    return timeline.context(next_local_hour(now, hour, config.tz), content_type, hour, config.tz)
+
+
 def choose_pooled(config: AccountConfig, model: ModelVersion, rng: np.random.Generator,
-                  mc_draws: int = 1000, hours: tuple[int, ...] | None = None) -> tuple[str, int, float, float]:
+                  mc_draws: int = 1000, hours: tuple[int, ...] | None = None,
+                  timeline: PostTimeline | None = None, now: datetime | None = None) -> tuple[str, int, float, float]:
     """Thompson sampling on the engagement model's posterior: type and hour chosen together.
 
     One draw of the coefficients from N(coef, noise_var · precision⁻¹) scores
     every (type, hour) pair; the best pair is posted. Type and hour add up in
     the model, so every post informs both (two separate bandits cannot share
     that). Returns P(type) and P(hour | type) as the propensities.
+
+    With a `timeline` (and `now`), each pair is scored with its context features at its scheduled
+    time, plus what it would change in the crowding and repeat features of the posts already
+    planned after it: the pair's score is the model's change of the account's total.
     """
     eng = model.payload["engagement"]
     names = eng["features"]
@@ -175,7 +199,11 @@ def choose_pooled(config: AccountConfig, model: ModelVersion, rng: np.random.Gen
     hours = list(config.posting_hours if hours is None else hours)
     pairs = [(t, h) for t in types for h in hours]
     neutral = Features(quality=0.0, novelty=0.0, expertise=0.0)
-    grid = np.array([engagement_vector(names, neutral, t, h) for t, h in pairs])
+    if timeline is not None and now is not None and any(n in CONTEXT_NAMES or n.startswith("dow=")
+                                                        or "|hour=" in n for n in names):
+        grid = np.array([_pair_vector(config, names, neutral, timeline, now, t, h) for t, h in pairs])
+    else:
+        grid = np.array([engagement_vector(names, neutral, t, h) for t, h in pairs])
     mean = np.asarray(eng["coef"], dtype=float)
     cov = (config.learning.posterior_scale * eng["noise_var"]
            * np.linalg.inv(np.asarray(eng["precision"], dtype=float)))
@@ -191,16 +219,33 @@ def choose_pooled(config: AccountConfig, model: ModelVersion, rng: np.random.Gen
     return t, h, type_p, float(joint[index] / type_p)
 
 
+CONTEXT_NAMES = ("crowding", "repeat")
+
+
+def _pair_vector(config: AccountConfig, names: list[str], neutral: Features, timeline: PostTimeline,
+                 now: datetime, content_type: str, hour: int) -> np.ndarray:
+    """The pair's own vector at its scheduled time plus its effect on the posts planned after it."""
+    at = next_local_hour(now, hour, config.tz)
+    own = engagement_vector(names, neutral, content_type, hour, timeline.context(at, content_type, hour, config.tz))
+    later = [(p, p.at.astimezone(config.tz).hour) for p in timeline.posts if p.at > at]
+    if not later:
+        return own
+    effect = later_effect(timeline, later, PastPost(at, content_type), config.tz)
+    return own + np.array([effect.get(n, 0.0) for n in names])
+
+
 def choose_arms(config: AccountConfig, decisions: DecisionStore, arms: ArmStore, now: datetime,
                 rng: np.random.Generator, model: ModelVersion | None = None,
-                hours: tuple[int, ...] | None = None):
+                hours: tuple[int, ...] | None = None, timeline: PostTimeline | None = None):
     """Content type and hour by the account's policy, among `hours` (default: every posting hour);
-    returns (type, hour, type_p, hour_p)."""
+    returns (type, hour, type_p, hour_p). `timeline`: planning_timeline's answer, when the caller has it."""
     types = [c.name for c in config.content_types]
     hours = list(config.posting_hours if hours is None else hours)
     if (config.policy == "postloop" and config.learning.decider == "pooled" and model is not None
             and (model.payload.get("engagement") or {}).get("precision") is not None):
-        return choose_pooled(config, model, rng, hours=tuple(hours))
+        if timeline is None:
+            timeline = planning_timeline(config, decisions, now)
+        return choose_pooled(config, model, rng, hours=tuple(hours), timeline=timeline, now=now)
     if config.policy == "random":
         return (types[int(rng.integers(len(types)))], hours[int(rng.integers(len(hours)))],
                 1.0 / len(types), 1.0 / len(hours))
@@ -294,11 +339,12 @@ def plan(config: AccountConfig, scheduled_time: datetime, deps: PlanDeps) -> Dec
         return skipped
     rng = np.random.default_rng(_seed(decision_id, "policy" + deps.rng_salt))
     lookup = load_model(config.account_id, deps)
+    timeline = planning_timeline(config, deps.decisions, now)
     if deps.chooser is not None:
         content_type, hour, type_p, hour_p = deps.chooser(config, now, rng, hours)
     else:
         content_type, hour, type_p, hour_p = choose_arms(config, deps.decisions, deps.arms, now, rng,
-                                                         lookup.model, hours)
+                                                         lookup.model, hours, timeline)
     ct = config.content_type(content_type)
 
     history = deps.decisions.posted_between(config.account_id, now - timedelta(days=DUPLICATE_DAYS), now)
@@ -332,6 +378,7 @@ def plan(config: AccountConfig, scheduled_time: datetime, deps: PlanDeps) -> Dec
         except AlreadyExists:
             return deps.decisions.get(config.account_id, decision_id)
         return failed
+    context = candidate_context(config, timeline, now, content_type, hour)
     checks = ContentChecks(config, deps, drafts, ct)
     checks.safety()
     novelty = checks.novelty(recent)
@@ -348,7 +395,7 @@ def plan(config: AccountConfig, scheduled_time: datetime, deps: PlanDeps) -> Dec
             quality_components=dict(checks.reports[i].components),
             checks=checks.records[i],
         )
-        scored.append((draft, f, predict(lookup.model, f, content_type, hour), checks.problems[i]))
+        scored.append((draft, f, predict(lookup.model, f, content_type, hour, context), checks.problems[i]))
 
     def rank(item):
         draft, f, p, problems = item
