@@ -183,6 +183,9 @@ def learn_task(event, w) -> dict:
                             "reward_sum": round(a.reward_sum, 6)} for a in result.arms},
         "notes": result.notes,
         "sweep": swept,
+        # Which readings settled the posts (24 h corrected, 48 h) and whether a change of taste was found.
+        "settling": result.model.payload.get("settling") if result.model else None,
+        "change": result.model.payload.get("change") if result.model else None,
     }
 
 
