@@ -88,7 +88,8 @@ def test_a_24_hour_reading_settles_a_post_and_its_48_hour_reading_replaces_it():
     assert len(samples) == 11 and len({s.decision.decision_id for s in samples}) == 11
     early = [s for s in samples if s.early]
     assert [s.decision.decision_id for s in early] == ["d0099"]
-    ratio = (20 * 1.0 + 10 * 1.1) / 30
+    k = config.learning.accrual_prior_pairs
+    ratio = (k * 1.0 + 10 * 1.1) / (k + 10)
     assert early[0].correction == pytest.approx(ratio)
     assert early[0].er == pytest.approx(0.050 * ratio)
     assert info["early"] == 1 and info["late"] == 10 and info["accrual"]["pairs"] == 10

@@ -82,10 +82,11 @@ class Learning:
     # Settling early (docs/accounts.md): a post counts as settled at its 24 h reading, multiplied by
     # the accrual correction (the account's own 48 h / 24 h rate ratio over posts with both readings,
     # shrunk towards `accrual_prior` as if it were `accrual_prior_pairs` pairs); its 48 h reading
-    # replaces it when it arrives. 48: only the 48 h reading counts.
+    # replaces it when it arrives. 48: only the 48 h reading counts. These and the change settings
+    # below were chosen by the runs in docs/bench/selection-settle.md.
     settle_hours: int = 24
     accrual_prior: float = 1.0
-    accrual_prior_pairs: float = 20.0
+    accrual_prior_pairs: float = 5.0
     # Detecting change (docs/accounts.md): Pettitt's test on the model's residuals per content type
     # and over all posts; when it fires (Bonferroni-corrected p < change_alpha), posts from before the
     # change weigh change_discount times their age weight: every post ("all") or the changed type's
