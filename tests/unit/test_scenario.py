@@ -1,5 +1,6 @@
 """Scenario files and the simulated World they drive."""
 import math
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -301,3 +302,21 @@ def test_day_and_local_hour():
     assert world.day(START + timedelta(days=1)) == 1
     assert world.local_hour(datetime(2026, 1, 5, 18, 0, tzinfo=timezone.utc)) == 13    # EST
     assert world.local_hour(datetime(2026, 7, 5, 18, 0, tzinfo=timezone.utc)) == 14    # EDT
+
+
+@pytest.mark.parametrize("key,value,message", [
+    ("accrual_sigma", 5, "accrual_sigma: 5 is outside [0.0, 2.0]"),
+    ("engagement_accrual_ratio", 0, "engagement_accrual_ratio: 0 is outside [0.1, 10.0]"),
+])
+def test_bad_accrual_fields_are_refused_by_name(key, value, message):
+    data = yaml.safe_load((SHIPPED / "stationary.yaml").read_text())
+    data[key] = value
+    with pytest.raises(ScenarioError, match=re.escape(message)):
+        parse_scenario(data, Path("t.yaml"))
+
+
+def test_accrual_fields_cannot_drift():
+    data = yaml.safe_load((SHIPPED / "stationary.yaml").read_text())
+    data["drift"] = [{"day": 3, "set": {"engagement_accrual_ratio": 2.0}}]
+    with pytest.raises(ScenarioError, match="engagement_accrual_ratio cannot drift"):
+        parse_scenario(data, Path("t.yaml"))
