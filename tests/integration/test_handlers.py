@@ -142,7 +142,7 @@ def test_scrape_collects_due_outcomes_once_per_horizon(stack):
     outcomes = {o.horizon_hours: o for o in stack.wiring.outcomes.for_decision("demo", d.decision_id)}
     assert set(outcomes) == {24, 48}
     o48 = outcomes[48]
-    assert o48.usable and o48.impressions == round(fate.impressions * (1 - __import__("math").exp(-8)))
+    assert o48.usable and o48.impressions == round(fate.impressions * (1 - __import__("math").exp(-48 / fate.impressions_tau)))
     assert o48.engagement_rate == pytest.approx((o48.likes + o48.retweets + o48.replies) / o48.impressions)
     assert o48.followers_source == "analytics"
     assert o48.followers_gained == sum(stack.world.follows(p, stack.clock.t) for p in d.post_ids)

@@ -72,6 +72,13 @@ class LearningModel(_Strict):
     context: list[Literal["weekday", "type_hour", "crowding", "repeat"]] = ["weekday", "type_hour", "crowding",
                                                                            "repeat"]
     interaction_alpha: Literal["auto"] | Annotated[float, Field(ge=0, le=1e6)] = "auto"
+    settle_hours: Literal[24, 48] = 24
+    accrual_prior: Annotated[float, Field(ge=0.5, le=2.0)] = 1.0
+    accrual_prior_pairs: Annotated[float, Field(ge=0, le=10000)] = 5.0
+    change_detection: Literal["off", "all", "type"] = "all"
+    change_alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.001
+    change_discount: Annotated[float, Field(ge=0, le=1)] = 0.1
+    change_min_segment: Annotated[int, Field(ge=3, le=1000)] = 12
 
 
 class BannedTopicModel(_Strict):

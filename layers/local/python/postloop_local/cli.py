@@ -200,6 +200,10 @@ def _as_json(main, baseline, scenario) -> dict:
                         "content_types": [c["name"] for c in account["content_types"]],
                         "posting_hours": account["posting_hours"]},
             "models": [asdict(m) for m in skills_from_learn_runs(r.learn_runs)],
+            # Per learn run: the change detector's verdict (docs/accounts.md, "Detecting change").
+            "changes": [{"day": run.get("day"), **{k: (run.get("change") or {}).get(k)
+                                                    for k in ("detected", "group", "at", "p")}}
+                        for run in r.learn_runs],
         }
     out = one(main)
     if baseline is not None:

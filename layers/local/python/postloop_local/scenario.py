@@ -20,7 +20,8 @@ from postloop.core.events import EventError, parse_time
 SHIPPED = Path(__file__).parent / "scenarios"
 TOP_KEYS = {"name", "description", "account", "audience_timezone", "start", "content_types", "hour_effects",
             "quality_effect", "quality_center", "noise", "impressions", "engagement_split", "follow",
-            "followers", "drift", "accrual_hours", "audience_interests", "type_hour", "day_of_week", "fatigue"}
+            "followers", "drift", "accrual_hours", "accrual_sigma", "engagement_accrual_ratio",
+            "audience_interests", "type_hour", "day_of_week", "fatigue"}
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FATIGUE_KEYS = {"spacing_hours": (0.0, 72.0), "spacing_penalty": (0.0, 1.0), "repeat_last": (0, 20),
                 "repeat_penalty": (0.0, 1.0)}
@@ -171,7 +172,8 @@ def _validate_params(p: dict, where: str, partial: bool) -> None:
             raise ScenarioError(f"{where}.hour_effects: an hour appears twice")
         for h, v in he.items():
             _num(v, f"{where}.hour_effects.{h}", -1.0, 1.0)
-    for key, lo, hi in (("quality_effect", -1.0, 1.0), ("quality_center", 0.0, 1.0), ("accrual_hours", 0.1, 48.0)):
+    for key, lo, hi in (("quality_effect", -1.0, 1.0), ("quality_center", 0.0, 1.0), ("accrual_hours", 0.1, 48.0),
+                         ("accrual_sigma", 0.0, 2.0), ("engagement_accrual_ratio", 0.1, 10.0)):
         if key in p:
             _num(p[key], f"{where}.{key}", lo, hi)
     if "noise" in p:
@@ -270,7 +272,7 @@ def parse_scenario(data: Any, path: Path) -> Scenario:
             raise ScenarioError(f"{w}.set: expected a mapping")
         _validate_params(ev["set"], f"{w}.set", partial=True)
         fixed = {"drift", "name", "description", "account", "audience_timezone", "start", "followers",
-                 "accrual_hours", "audience_interests"} & set(ev["set"])
+                 "accrual_hours", "accrual_sigma", "engagement_accrual_ratio", "audience_interests"} & set(ev["set"])
         if fixed:
             raise ScenarioError(f"{w}.set: {', '.join(sorted(fixed))} cannot drift (fixed for the whole run)")
     # A content type a drift introduces needs a base rate: the audience reads one for every type.

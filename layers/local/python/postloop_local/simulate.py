@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -223,6 +224,9 @@ def plan_times(start: datetime, days: int, posts_per_day: int, tz: ZoneInfo) -> 
 # Variants of the bot, for the benchmark: postloop-bandits (Thompson for the type,
 # UCB on rank rewards for the hour) shows the bandit fixes next to seed-naive;
 # postloop-winsorised fits the engagement model on winsorised rates.
+# A JSON object merged over the postloop account's `learning` settings in every simulated run: how
+# bench/run_matrix.py compares settings before they become defaults (docs/bench/selection-settle.md).
+LEARNING_OVERRIDES = "POSTLOOP_SIM_LEARNING"
 VARIANTS = {"postloop-bandits": {"decider": "bandits"}, "postloop-winsorised": {"reward_transform": "winsorised"}}
 POLICIES = ("postloop", "oracle", "random", "fixed", "seed-naive", *VARIANTS)
 COUNTED = ("posted", "failed")
@@ -250,6 +254,9 @@ def run(scenario: Scenario, *, days: int, seed: int, policy: str | None = None,
         account["learning"] = {**account.get("learning", {}), **VARIANTS[policy]}
     elif policy and policy != "oracle":
         account["policy"] = policy
+    if account.get("policy", "postloop") == "postloop" and os.environ.get(LEARNING_OVERRIDES):
+        # Benchmark variants of postloop's learning settings (docs/benchmarks.md); validated like the file's.
+        account["learning"] = {**account.get("learning", {}), **json.loads(os.environ[LEARNING_OVERRIDES])}
     from postloop_local.local_embeddings import describe, for_local_run
     embedder = for_local_run(novelty, account)
     clock = SimClock(start)

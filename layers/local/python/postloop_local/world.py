@@ -5,7 +5,9 @@ content type: final impressions, engagements and follows. The world reads the po
 (`postloop_local.audience_text`: its own appeal and follow readings, never the bot's scores), and
 its calendar: type × hour interactions, the day of the week, fatigue from posts close in time and
 from repeating a type, and follower growth feeding impressions (docs/scenarios.md). Counts then
-accrue over time (1 − e^(−t/τ)), so a read at 24 h sees most of them and a read at 48 h nearly all.
+accrue over time (1 − e^(−t/τ)), each post at its own pace: impressions with a τ drawn around
+`accrual_hours`, engagements with their own τ (about `engagement_accrual_ratio` times the impressions'),
+so a read at 24 h sees most counts, and a rate near the 48 h one but not equal to it (docs/scenarios.md).
 """
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ from postloop_local.scenario import Scenario
 DEFAULT_SPLIT = {"likes": 0.75, "retweets": 0.15, "replies": 0.10}
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NOVELTY_DAYS = 30   # how far back the audience remembers a post when judging a new one as new
+ACCRUAL_SIGMA = 0.5              # default spread (log-normal sigma) of a post's accrual time
+ENGAGEMENT_ACCRUAL_RATIO = 1.5   # default: engagements arrive more slowly than the impressions
 
 
 @dataclass
@@ -40,6 +44,8 @@ class PostFate:
     appeal: float = 0.0
     follow_probability: float = 0.0
     expected_impressions: float = 0.0
+    impressions_tau: float = 6.0    # hours: this post's impressions accrue as 1 − e^(−t/τ)
+    engagements_tau: float = 6.0    # hours: its engagements (likes, reposts, replies, quotes, bookmarks)
 
     @property
     def expected_engagements(self) -> float:
@@ -218,6 +224,8 @@ class World:
                         follows=follows, expected_rate=expected, appeal=reading.appeal,
                         follow_probability=follow_p,
                         expected_impressions=self.expected_impressions(created, self.followers(created)))
+        # Drawn last, so every count above is the same draw as before accrual had its own pace.
+        fate.impressions_tau, fate.engagements_tau = self._accrual_taus(rng)
         with self._lock:
             if post_id in self._fates:
                 return self._fates[post_id]
@@ -225,11 +233,28 @@ class World:
             bisect.insort(self._history, (created, post_id, content_type))
         return fate
 
-    def _accrued(self, created: datetime, now: datetime) -> float:
+    def _accrual_taus(self, rng: np.random.Generator) -> tuple[float, float]:
+        """(impressions' τ, engagements' τ) of one post, in hours.
+
+        τ of impressions is log-normal around `accrual_hours` (spread `accrual_sigma`); τ of
+        engagements is `engagement_accrual_ratio` times it, with half that spread of its own: replies
+        and reposts keep coming after the first views (a conversation grows), by a varying amount, so
+        a 24 h rate reads a few percent low, more for some posts than for others.
+        """
+        base = self.scenario.base
+        tau = float(base.get("accrual_hours", 6.0))
+        sigma = float(base.get("accrual_sigma", ACCRUAL_SIGMA))
+        ratio = float(base.get("engagement_accrual_ratio", ENGAGEMENT_ACCRUAL_RATIO))
+        tau_i = tau * math.exp(rng.normal(0.0, sigma)) if sigma > 0 else tau
+        tau_e = tau_i * ratio * (math.exp(rng.normal(0.0, sigma / 2)) if sigma > 0 else 1.0)
+        return tau_i, tau_e
+
+    def _accrued(self, created: datetime, now: datetime, tau: float | None = None) -> float:
         hours = (now - created).total_seconds() / 3600.0
         if hours <= 0:
             return 0.0
-        tau = self.scenario.base.get("accrual_hours", 6.0)
+        if tau is None:
+            tau = self.scenario.base.get("accrual_hours", 6.0)
         return 1.0 - math.exp(-hours / tau)
     def metrics(self, post_id: str, now: datetime) -> dict:
         with self._lock:
@@ -242,29 +267,30 @@ class World:
             f = self._accrued(created, now)
             return {"impression_count": int(50 * f), "like_count": 0, "retweet_count": 0, "reply_count": 0,
                     "quote_count": 0, "bookmark_count": 0}
-        f = self._accrued(fate.created_at, now)
+        f = self._accrued(fate.created_at, now, fate.impressions_tau)
+        g = self._accrued(fate.created_at, now, fate.engagements_tau)
         # Rounded, not floored: flooring drops up to one count per field, a
         # bias of several percent on a post's few dozen engagements.
         return {
             "impression_count": round(fate.impressions * f),
-            "like_count": round(fate.likes * f),
-            "retweet_count": round(fate.retweets * f),
-            "reply_count": round(fate.replies * f),
-            "quote_count": round(fate.quotes * f),
-            "bookmark_count": round(fate.bookmarks * f),
+            "like_count": round(fate.likes * g),
+            "retweet_count": round(fate.retweets * g),
+            "reply_count": round(fate.replies * g),
+            "quote_count": round(fate.quotes * g),
+            "bookmark_count": round(fate.bookmarks * g),
         }
 
     def followers(self, now: datetime) -> int:
         initial = int((self.scenario.base.get("followers") or {}).get("initial", 1000))
         with self._lock:
             fates = list(self._fates.values())
-        return initial + sum(round(f.follows * self._accrued(f.created_at, now)) for f in fates)
+        return initial + sum(round(f.follows * self._accrued(f.created_at, now, f.impressions_tau)) for f in fates)
 
     def follows(self, post_id: str, now: datetime) -> int:
         """Followers this post has brought so far (what X's post analytics report as `follows`)."""
         with self._lock:
             f = self._fates.get(post_id)
-        return round(f.follows * self._accrued(f.created_at, now)) if f else 0
+        return round(f.follows * self._accrued(f.created_at, now, f.impressions_tau)) if f else 0
 
     def fate(self, post_id: str) -> PostFate | None:
         return self._fates.get(post_id)

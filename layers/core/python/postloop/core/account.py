@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from postloop.core.plausibility import MAX_COUNT, Plausibility
 from postloop.core.post_context import CONTEXT_GROUPS
+from postloop.core.records import HORIZONS_HOURS
 from postloop.core.safety import MODERATION_CATEGORIES, term_problem
 
 # postloop: the bot as designed. The others exist to measure it against:
@@ -25,6 +26,7 @@ from postloop.core.safety import MODERATION_CATEGORIES, term_problem
 POLICIES = ("postloop", "random", "fixed", "seed-naive")
 MODES = ("live", "dry_run", "approval")
 NOVELTY_METHODS = ("ngrams", "embeddings")
+CHANGE_DETECTION = ("off", "all", "type")
 
 # The account id goes into the X secret's name (postloop/x/<id>; Secrets Manager takes ASCII
 # letters, digits and /_+=.@-), DynamoDB keys, metric dimensions and the workflow's input (Step
@@ -87,6 +89,22 @@ class Learning:
     # Context feature groups (core/post_context.py): "weekday", "type_hour", "crowding", "repeat".
     context: tuple[str, ...] = CONTEXT_GROUPS
     interaction_alpha: float | str = "auto"   # the extra ridge penalty on every type × hour cell, or "auto"
+    # Settling early (docs/accounts.md): a post counts as settled at its 24 h reading, multiplied by
+    # the accrual correction (the account's own 48 h / 24 h rate ratio over posts with both readings,
+    # shrunk towards `accrual_prior` as if it were `accrual_prior_pairs` pairs); its 48 h reading
+    # replaces it when it arrives. 48: only the 48 h reading counts. These and the change settings
+    # below were chosen by the runs in docs/bench/selection-settle.md.
+    settle_hours: int = 24
+    accrual_prior: float = 1.0
+    accrual_prior_pairs: float = 5.0
+    # Detecting change (docs/accounts.md): Pettitt's test on the model's residuals per content type
+    # and over all posts; when it fires (Bonferroni-corrected p < change_alpha), posts from before the
+    # change weigh change_discount times their age weight: every post ("all") or the changed type's
+    # ("type"). "off": the half-life alone forgets.
+    change_detection: str = "all"
+    change_alpha: float = 0.001
+    change_discount: float = 0.1
+    change_min_segment: int = 12
 
 
 @dataclass(frozen=True)
@@ -170,6 +188,12 @@ class AccountConfig:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def settle_hours(self) -> int:
+        """The first reading at which a post counts as settled: the account's `learning.settle_hours`;
+        48 for seed-naive, the original design taken literally."""
+        return 48 if self.policy == "seed-naive" else self.learning.settle_hours
 
     @property
     def the_fixed_hour(self) -> int:
@@ -281,7 +305,9 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
     lw = f"{where}.learning"
     _known_keys(ln, {"window_days", "half_life_days", "min_samples", "holdout_fraction", "ridge_alpha", "logistic_c", "success",
                      "exploration", "ucb_variant", "decider", "posterior_scale", "reward_transform",
-                     "hour_smoothing", "context", "interaction_alpha"}, lw)
+                     "hour_smoothing", "context", "interaction_alpha",
+                     "settle_hours", "accrual_prior", "accrual_prior_pairs", "change_detection", "change_alpha",
+                     "change_discount", "change_min_segment"}, lw)
     success = ln.get("success", "relative")
     if not (success == "relative" or (isinstance(success, (int, float)) and not isinstance(success, bool)
                                       and 0 < success < 1)):
@@ -308,7 +334,35 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
         context=_context_groups(ln.get("context", list(Learning.context)), f"{lw}.context"),
         interaction_alpha=_strength(ln.get("interaction_alpha", Learning.interaction_alpha),
                                     f"{lw}.interaction_alpha"),
+        settle_hours=_typed(ln.get("settle_hours", Learning.settle_hours), int, f"{lw}.settle_hours"),
+        accrual_prior=_typed(ln.get("accrual_prior", Learning.accrual_prior), float, f"{lw}.accrual_prior"),
+        accrual_prior_pairs=_typed(ln.get("accrual_prior_pairs", Learning.accrual_prior_pairs), float,
+                                   f"{lw}.accrual_prior_pairs"),
+        change_detection=_typed(ln.get("change_detection", Learning.change_detection), str,
+                                f"{lw}.change_detection"),
+        change_alpha=_typed(ln.get("change_alpha", Learning.change_alpha), float, f"{lw}.change_alpha"),
+        change_discount=_typed(ln.get("change_discount", Learning.change_discount), float,
+                               f"{lw}.change_discount"),
+        change_min_segment=_typed(ln.get("change_min_segment", Learning.change_min_segment), int,
+                                  f"{lw}.change_min_segment"),
     )
+    if learning.settle_hours not in HORIZONS_HOURS:
+        raise ConfigError(f"{lw}.settle_hours: one of {', '.join(map(str, HORIZONS_HOURS))} "
+                          f"(the hours at which outcomes are read), got {learning.settle_hours}")
+    if not 0.5 <= learning.accrual_prior <= 2.0:
+        raise ConfigError(f"{lw}.accrual_prior: must lie in [0.5, 2] (the 48 h / 24 h rate ratio assumed "
+                          f"before the account's own posts say), got {learning.accrual_prior}")
+    if not 0 <= learning.accrual_prior_pairs <= 10000:
+        raise ConfigError(f"{lw}.accrual_prior_pairs: must lie in [0, 10000], got {learning.accrual_prior_pairs}")
+    if learning.change_detection not in CHANGE_DETECTION:
+        raise ConfigError(f"{lw}.change_detection: one of {', '.join(CHANGE_DETECTION)}, "
+                          f"got {learning.change_detection!r}")
+    if not 0 < learning.change_alpha < 0.5:
+        raise ConfigError(f"{lw}.change_alpha: must lie in (0, 0.5), got {learning.change_alpha}")
+    if not 0 <= learning.change_discount <= 1:
+        raise ConfigError(f"{lw}.change_discount: must lie in [0, 1], got {learning.change_discount}")
+    if not 3 <= learning.change_min_segment <= 1000:
+        raise ConfigError(f"{lw}.change_min_segment: must lie in 3-1000, got {learning.change_min_segment}")
     if learning.reward_transform not in ("raw", "winsorised"):
         raise ConfigError(f"{lw}.reward_transform: 'raw' or 'winsorised', got {learning.reward_transform!r}")
     if not 0 < learning.posterior_scale <= 10:

@@ -1,8 +1,11 @@
 """Learn: join content with settled outcomes, rebuild the arms, fit both predictors.
 
 Everything is rebuilt from the window's data, never incremented, so running
-learn twice on the same data changes nothing. Only the 48 h outcome counts as
-settled; a post still inside its window is pending, never a failure.
+learn twice on the same data changes nothing. A post counts as settled at its 24 h
+reading, multiplied by the accrual correction, until its 48 h reading replaces it
+(`Learning.settle_hours`; 48: only the 48 h reading counts); a post still inside
+its window is pending, never a failure. Data from before a detected change of
+taste are down-weighted (`Learning.change_detection`).
 """
 from __future__ import annotations
 
@@ -13,13 +16,15 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from postloop.core.account import AccountConfig
+from postloop.core import accrual, change_point
+from postloop.core.account import AccountConfig, Learning
 from postloop.core.logistic import fit_logistic
 from postloop.core.plausibility import Plausibility
 from postloop.core.ports import ArmStore, DecisionStore, ModelCache, ModelRegistry, OutcomeStore
 from postloop.core.post_context import PastPost, PostTimeline
 from postloop.core.predictor import FOLLOW_FEATURES, engagement_feature_names
 from postloop.core.records import (
+    HORIZONS_HOURS,
     SETTLED_HORIZON_HOURS,
     ArmStats,
     Decision,
@@ -46,10 +51,17 @@ class LearnDeps:
 class Sample:
     decision: Decision
     outcome: Outcome
+    correction: float = 1.0   # the accrual correction applied to an early (24 h) reading; 1 at 48 h
+    weight: float = 1.0       # change_discount for a post from before a detected change, else 1
 
     @property
     def er(self) -> float:
-        return float(self.outcome.engagement_rate)
+        return float(self.outcome.engagement_rate) * self.correction
+
+    @property
+    def early(self) -> bool:
+        """Settled on a reading before the 48 h one (corrected for accrual)."""
+        return self.outcome.horizon_hours < SETTLED_HORIZON_HOURS
 
     @property
     def followed(self) -> int:
@@ -68,29 +80,49 @@ class LearnResult:
 
 
 def settled_samples(account_id: str, now: datetime, window_days: int, deps: LearnDeps,
-                    bounds: Plausibility = DEFAULT_BOUNDS) -> list[Sample]:
-    """Posted decisions of the window joined with their usable 48 h outcome, oldest first.
+                    bounds: Plausibility = DEFAULT_BOUNDS, learning: Learning | None = None,
+                    info: dict | None = None, settle_cap: int = SETTLED_HORIZON_HOURS) -> list[Sample]:
+    """Posted decisions of the window joined with their settled outcome, oldest first.
 
-    An outcome stored as usable must still pass scrape's checks with the account's plausibility
-    `bounds` today: a record written by an older version, or edited by hand, is not trusted alone.
+    The settled outcome is the usable 48 h reading; with `learning.settle_hours` 24 (None: 48),
+    a post without one settles on its usable 24 h reading times the accrual correction
+    (core/accrual.py), estimated from the window's posts that have both readings. Each post is one
+    sample, never two. An outcome stored as usable must still pass scrape's checks with the
+    account's plausibility `bounds` today: a record written by an older version, or edited by hand,
+    is not trusted alone. `info`, when given, receives what the payload records about settling.
     """
     start = now - timedelta(days=window_days)
-    outcomes = {
-        o.decision_id: o
-        for o in deps.outcomes.collected_between(account_id, start, now + timedelta(seconds=1))
-        if o.horizon_hours == SETTLED_HORIZON_HOURS and o.usable
-    }
+    settle_hours = SETTLED_HORIZON_HOURS if learning is None else min(learning.settle_hours, settle_cap)
     posted = deps.decisions.posted_between(
         account_id, start - timedelta(hours=SETTLED_HORIZON_HOURS), now + timedelta(seconds=1)
     )
-    samples = [
-        Sample(d, outcomes[d.decision_id])
-        for d in posted
-        if d.decision_id in outcomes and d.features is not None and d.content_type and d.hour is not None
-        and outcome_problem(outcomes[d.decision_id], bounds, d.followers_at_post) is None
-        and outcomes[d.decision_id].engagement_rate is not None
-    ]
+    followers_at = {d.decision_id: d.followers_at_post for d in posted}
+    readings: dict[int, dict[str, Outcome]] = {h: {} for h in HORIZONS_HOURS}
+    for o in deps.outcomes.collected_between(account_id, start, now + timedelta(seconds=1)):
+        if (o.horizon_hours in readings and o.usable
+                and outcome_problem(o, bounds, followers_at.get(o.decision_id)) is None
+                and o.engagement_rate is not None):
+            readings[o.horizon_hours][o.decision_id] = o
+    late = readings[SETTLED_HORIZON_HOURS]
+    early = readings[settle_hours] if settle_hours < SETTLED_HORIZON_HOURS else {}
+    correction = None
+    if early:
+        pairs = [(early[i].engagement_rate, o.engagement_rate) for i, o in late.items() if i in early]
+        correction = accrual.estimate(pairs, learning.accrual_prior, learning.accrual_prior_pairs)
+    samples = []
+    for d in posted:
+        if d.features is None or not d.content_type or d.hour is None:
+            continue
+        if d.decision_id in late:
+            samples.append(Sample(d, late[d.decision_id]))
+        elif d.decision_id in early:
+            samples.append(Sample(d, early[d.decision_id], correction=correction.ratio))
     samples.sort(key=lambda s: (s.decision.posted_at, s.decision.decision_id))
+    if info is not None:
+        info.update({"settle_hours": settle_hours, "early": sum(s.early for s in samples),
+                     "late": sum(not s.early for s in samples)})
+        if correction is not None:
+            info["accrual"] = correction.record()
     return samples
 
 
@@ -120,6 +152,8 @@ def rebuild_arms(config: AccountConfig, samples: list[Sample], now: datetime) ->
                          else 1.0 for s in samples])
     ranks = ers if naive else percentile_ranks(relative)
     weights = age_weights(samples, now, None if naive else config.learning.half_life_days)
+    if not naive:
+        weights = weights * change_weights(samples)
     arms: dict[str, ArmStats] = {}
     for name in [c.name for c in config.content_types]:
         arms[type_arm(name)] = ArmStats(config.account_id, type_arm(name), updated_at=now)
@@ -151,6 +185,38 @@ def age_weights(samples: list[Sample], now: datetime, half_life_days: float | No
     if not half_life_days:
         return np.ones(len(samples))
     return _decay(np.array([_age_days(now, s.decision.posted_at) for s in samples]), half_life_days)
+
+
+def change_weights(samples: list[Sample]) -> np.ndarray:
+    """Each sample's weight from change detection (1, or change_discount before a detected change)."""
+    return np.fromiter((s.weight for s in samples), dtype=float, count=len(samples))
+
+
+def detect_change(config: AccountConfig, samples: list[Sample], now: datetime) -> change_point.Detection | None:
+    """Test the window for a change of taste (core/change_point.py) and, when one is found, set the
+    weight of the samples from before it to `change_discount` (every sample, or the changed type's
+    with `change_detection` "type"). None when detection is off or there are too few samples.
+
+    The residuals are those of the engagement model fitted on the window with its age weights.
+    """
+    ln = config.learning
+    for s in samples:
+        s.weight = 1.0
+    if ln.change_detection == "off" or config.policy == "seed-naive" or len(samples) < 2 * ln.change_min_segment:
+        return None
+    names = engagement_feature_names([c.name for c in config.content_types], config.posting_hours)
+    X, y, ages = _engagement_design(names, samples, now)
+    fit = fit_ridge(X, y, alpha=ln.ridge_alpha, sample_weight=_decay(ages, ln.half_life_days))
+    residuals = y - fit.predict(X)
+    found = change_point.detect(residuals, [s.decision.content_type for s in samples],
+                                [s.decision.posted_at for s in samples], ln.change_alpha, ln.change_min_segment)
+    if found.fired:
+        group, at = found.change.group, found.change.at
+        for s in samples:
+            if s.decision.posted_at < at and (ln.change_detection == "all" or group == change_point.ALL
+                                              or s.decision.content_type == group):
+                s.weight = ln.change_discount
+    return found
 
 
 def _age_days(now: datetime, posted_at: datetime) -> float:
@@ -348,7 +414,8 @@ def fit_engagement(config: AccountConfig, samples: list[Sample], now: datetime |
         y = np.minimum(y, np.quantile(y, 0.975))
         out["winsorised_at"] = float(y.max())
     # The final fit's weights; the penalty's strengths are chosen on them (once, for both fits).
-    weights = _decay(ages, config.learning.half_life_days) if now else None
+    # Age weights times change detection's (posts from before a detected change weigh less).
+    weights = _decay(ages, config.learning.half_life_days) * change_weights(samples) if now else None
     penalty, smoothing, interaction = choose_penalty(names, config.learning, X, y, weights)
     out.update({"hour_smoothing": smoothing, "interaction_alpha": interaction})
     cut = _split(n, config.learning.holdout_fraction)
@@ -416,7 +483,8 @@ def data_digest(samples: list[Sample]) -> str:
     h = hashlib.sha256()
     for s in samples:
         h.update(json.dumps([s.decision.decision_id, s.outcome.impressions, s.outcome.likes,
-                             s.outcome.retweets, s.outcome.replies, s.outcome.followers_gained]).encode())
+                             s.outcome.retweets, s.outcome.replies, s.outcome.followers_gained,
+                             s.outcome.horizon_hours, round(s.correction, 9), round(s.weight, 9)]).encode())
     return h.hexdigest()[:16]
 
 
@@ -430,7 +498,10 @@ def _posted_history(config: AccountConfig, now: datetime, deps: LearnDeps) -> li
 
 
 def learn(config: AccountConfig, now: datetime, deps: LearnDeps) -> LearnResult:
-    samples = settled_samples(config.account_id, now, config.learning.window_days, deps, config.plausibility)
+    settling: dict = {}
+    samples = settled_samples(config.account_id, now, config.learning.window_days, deps, config.plausibility,
+                              config.learning, settling, settle_cap=config.settle_hours)
+    change = detect_change(config, samples, now)
     arms = rebuild_arms(config, samples, now)
     deps.arms.replace_all(config.account_id, arms)
     notes: list[str] = []
@@ -446,6 +517,9 @@ def learn(config: AccountConfig, now: datetime, deps: LearnDeps) -> LearnResult:
             "engagement": fit_engagement(config, samples, now, history=_posted_history(config, now, deps)),
             "follow": fit_follow(config, samples),
             "data_digest": digest,
+            "settling": settling,
+            "change": change.record() if change is not None else {"detected": False,
+                                                                   "mode": config.learning.change_detection},
             "window": {"days": config.learning.window_days, "end": now.isoformat(), "samples": len(samples)},
         }
         version = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{digest[:8]}"

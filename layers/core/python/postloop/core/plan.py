@@ -261,13 +261,14 @@ def choose_arms(config: AccountConfig, decisions: DecisionStore, arms: ArmStore,
         [stats[type_arm(t)].failures if type_arm(t) in stats else 0.0 for t in types],
         rng, exploration=eps,
     )
-    # Posts still waiting for their 48 h result count as pulls at the arm's mean,
-    # so UCB (deterministic) spreads a batch of plans instead of repeating one hour.
+    # Posts still waiting for the reading that settles them (learn's notion: `config.settle_hours`)
+    # count as pulls at the arm's mean, so UCB (deterministic) spreads a batch of plans instead of
+    # repeating one hour.
     pending = decisions.planned_between(
         config.account_id, now - timedelta(hours=SETTLED_HORIZON_HOURS + 24), now
     )
     pend_hours: dict[int, int] = {}
-    settled_before = now - timedelta(hours=SETTLED_HORIZON_HOURS)
+    settled_before = now - timedelta(hours=config.settle_hours)
     for d in pending:
         if d.hour is not None and d.status in (Status.PLANNED, Status.POSTING, Status.POSTED,
                                                Status.AWAITING_APPROVAL):

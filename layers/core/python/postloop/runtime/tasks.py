@@ -185,6 +185,9 @@ def learn_task(event, w) -> dict:
         "sweep": swept,
         # Recorded spend this calendar month (X and OpenAI), the figure plan's caps compare: the spend alarm's.
         "month_spend_usd": _month_spend_usd(config.account_id, e.scheduled_time, w),
+        # Which readings settled the posts (24 h corrected, 48 h) and whether a change of taste was found.
+        "settling": result.model.payload.get("settling") if result.model else None,
+        "change": result.model.payload.get("change") if result.model else None,
     }
 
 
