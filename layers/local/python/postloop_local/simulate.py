@@ -721,8 +721,11 @@ def summary(result: SimResult, baseline: SimResult | None, scenario: Scenario) -
         lines += ["", f"Latest model {last['model_version']} ({last['samples']} settled posts in the window)"]
         lines.append(f"  engagement (ridge): held-out R² {_fmt(eng.get('r2'))}, MAE {_fmt(eng.get('mae'), 5)} "
                      f"vs the mean's {_fmt(eng.get('baseline_mae'), 5)}; trusted: {eng.get('trusted')}")
-        lines.append(f"  follow (logistic): held-out AUC {_fmt(fol.get('auc'))}, log-loss {_fmt(fol.get('log_loss'))} "
-                     f"vs the base rate's {_fmt(fol.get('baseline_log_loss'))}; trusted: {fol.get('trusted')}")
+        truth = result.follow_truth
+        lines.append(f"  follow (logistic, {fol.get('source') or 'no data'}): held-out log-likelihood "
+                     f"{_fmt(fol.get('heldout_loglik'))} vs the base rate's {_fmt(fol.get('baseline_heldout_loglik'))}"
+                     f"; trusted: {fol.get('trusted')}; AUC against the world's follow propensity "
+                     f"{_fmt(truth['auc'])} over {truth['posts']} posts (second half, p as plan saw it)")
         for name, value in last.get("coefficients", {}).get("engagement", {}).items():
             lines.append(f"    {name:<26} {value:+.5f}")
     lines += ["", "Engagement rate (true expected per post, from the scenario; realised at 48 h)"]

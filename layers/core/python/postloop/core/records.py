@@ -139,6 +139,15 @@ def hour_arm(hour: int) -> str:
     return f"hour#{hour}"
 
 
+@dataclass(frozen=True)
+class FollowerReading:
+    """The account's follower count as X reported it at `read_at` (one billed user read)."""
+
+    account_id: str
+    read_at: datetime
+    followers: int
+
+
 @dataclass
 class ModelVersion:
     """Fitted coefficients of both predictors plus their held-out metrics."""
