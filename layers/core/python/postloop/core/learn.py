@@ -393,6 +393,8 @@ def fit_follow(config: AccountConfig, samples: list[Sample], design: tuple | Non
         out.update({"heldout_loglik": poisson_loglik(y_test, E_test @ rates) / len(y_test),
                     "baseline_heldout_loglik": poisson_loglik(y_test, E_test @ np.full(len(rates), base)) / len(y_test)})
         out["heldout_gain_nats"] = (out["heldout_loglik"] - out["baseline_heldout_loglik"]) * len(y_test)
+        # The report's "log-loss" of the follow model: the held-out negative log-likelihood per observation.
+        out["log_loss"], out["baseline_log_loss"] = -out["heldout_loglik"], -out["baseline_heldout_loglik"]
         if out["source"] == "analytics":
             out["auc"] = auc((y_test >= 1).astype(float), rates[np.flatnonzero(test)])
     full = fit_rates(X, E, y, C=config.learning.logistic_c)
