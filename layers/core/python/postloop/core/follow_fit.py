@@ -54,14 +54,18 @@ def poisson_loglik(y: np.ndarray, mu: np.ndarray) -> float:
 def fit_rates(X, E, y, C: float = 1.0, max_iter: int = 100, tol: float = 1e-8) -> RateFit:
     """Fit r = σ(X·coef + b) so that y ~ Poisson(E @ r).
 
-    X: (n, p) post features; E: (k, n) impressions of each post inside each observation; y: (k,)
-    counts, whole and >= 0. Raises ValueError naming what is wrong with the shapes or values.
+    X: (n, p) post features; E: (k, n) impressions of each post inside each observation, or (n,)
+    when each post is its own observation (per-post counts: E holds the diagonal, never an n × n
+    matrix); y: (k,) counts, whole and >= 0. Raises ValueError naming what is wrong.
     """
     X = np.asarray(X, dtype=float)
     E = np.asarray(E, dtype=float)
     y = np.asarray(y, dtype=float)
-    if X.ndim != 2 or E.ndim != 2 or y.ndim != 1 or E.shape != (len(y), X.shape[0]):
-        raise ValueError(f"follow fit: X must be (n, p), E (k, n) and y (k,); got {X.shape}, {E.shape}, {y.shape}")
+    per_post = E.ndim == 1
+    shape_ok = E.shape == ((X.shape[0],) if per_post else (len(y), X.shape[0])) if X.ndim == 2 else False
+    if X.ndim != 2 or y.ndim != 1 or not shape_ok or (per_post and len(y) != X.shape[0]):
+        raise ValueError(f"follow fit: X must be (n, p), E (k, n) or (n,) and y (k,); "
+                         f"got {X.shape}, {E.shape}, {y.shape}")
     if len(y) == 0:
         raise ValueError("follow fit: no observations")
     if not (np.isfinite(X).all() and np.isfinite(E).all() and np.isfinite(y).all()):
@@ -77,9 +81,12 @@ def fit_rates(X, E, y, C: float = 1.0, max_iter: int = 100, tol: float = 1e-8) -
     penalty = np.full(p + 1, 1.0 / C)
     penalty[p] = 0.0
 
+    def exposed(v: np.ndarray) -> np.ndarray:     # E @ v, E diagonal or not
+        return E[:, None] * v if per_post and v.ndim == 2 else (E * v if per_post else E @ v)
+
     def objective(b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         r = sigmoid(Xt @ b)
-        mu = E @ r
+        mu = exposed(r)
         return poisson_loglik(y, mu) - 0.5 * float(np.sum(penalty * b * b)), r, mu
 
     value, r, mu = objective(beta)
@@ -87,7 +94,7 @@ def fit_rates(X, E, y, C: float = 1.0, max_iter: int = 100, tol: float = 1e-8) -
     it = 0
     for it in range(1, max_iter + 1):
         mu_safe = np.maximum(mu, 1e-12)
-        J = E @ ((r * (1.0 - r))[:, None] * Xt)          # dμ/dβ, (k, p+1)
+        J = exposed((r * (1.0 - r))[:, None] * Xt)       # dμ/dβ, (k, p+1)
         grad = J.T @ (y / mu_safe - 1.0) - penalty * beta
         fisher = J.T @ (J / mu_safe[:, None])
         fisher[np.diag_indices_from(fisher)] += penalty + 1e-9

@@ -362,11 +362,9 @@ def fit_follow(config: AccountConfig, samples: list[Sample], design: tuple | Non
     if own.sum() * 2 >= n:
         # Per-post counts: one observation per post, its impressions all inside it.
         idx = np.flatnonzero(own)
-        X, impressions, y = X[idx], impressions[idx], counts[idx]
-        E = np.diag(impressions)
+        X, E, y = X[idx], impressions[idx], counts[idx]    # E: each post's impressions, its own observation
         train, test = idx < cut, idx >= cut
-        E_train, y_train = E[np.ix_(train, np.arange(len(idx)))], y[train]
-        E_test, y_test = E[np.ix_(test, np.arange(len(idx)))], y[test]
+        y_train, y_test = y[train], y[test]
         out["source"] = "analytics"
     elif data is not None and len(data.readings) >= 3:
         tau = data.tau_hours or DEFAULT_TAU_HOURS
@@ -387,16 +385,22 @@ def fit_follow(config: AccountConfig, samples: list[Sample], design: tuple | Non
     out.update({"n_train": int(len(y_train)), "n_test": int(len(y_test)), "typical_impressions": typical,
                 "base_rate": float(np.sum(y) / max(float(np.sum(E)), 1e-12))})
     if len(y_train) and np.sum(y_train) > 0 and len(y_test):
-        part = fit_rates(X, E_train, y_train, C=config.learning.logistic_c)
-        rates = part.rates(X)
-        base = sigmoid(base_rate_intercept(E_train, y_train))
-        out.update({"heldout_loglik": poisson_loglik(y_test, E_test @ rates) / len(y_test),
-                    "baseline_heldout_loglik": poisson_loglik(y_test, E_test @ np.full(len(rates), base)) / len(y_test)})
+        if out["source"] == "analytics":
+            # Fitted on the training posts only; each held-out post predicted from its own features.
+            part = fit_rates(X[train], E[train], y_train, C=config.learning.logistic_c)
+            base = sigmoid(base_rate_intercept(E[train], y_train))
+            mu, mu0 = E[test] * part.rates(X[test]), E[test] * base
+        else:
+            part = fit_rates(X, E_train, y_train, C=config.learning.logistic_c)
+            base = sigmoid(base_rate_intercept(E_train, y_train))
+            mu, mu0 = E_test @ part.rates(X), E_test @ np.full(len(X), base)
+        out.update({"heldout_loglik": poisson_loglik(y_test, mu) / len(y_test),
+                    "baseline_heldout_loglik": poisson_loglik(y_test, mu0) / len(y_test)})
         out["heldout_gain_nats"] = (out["heldout_loglik"] - out["baseline_heldout_loglik"]) * len(y_test)
         # The report's "log-loss" of the follow model: the held-out negative log-likelihood per observation.
         out["log_loss"], out["baseline_log_loss"] = -out["heldout_loglik"], -out["baseline_heldout_loglik"]
         if out["source"] == "analytics":
-            out["auc"] = auc((y_test >= 1).astype(float), rates[np.flatnonzero(test)])
+            out["auc"] = auc((y_test >= 1).astype(float), mu / E[test])
     full = fit_rates(X, E, y, C=config.learning.logistic_c)
     # The planner's logit: per-impression logit + log(typical impressions) (see the docstring).
     out.update({"coef": full.coef.tolist(), "intercept": full.intercept + math.log(max(typical, 1.0)),
