@@ -25,9 +25,10 @@ def test_learn_scale_reports_times_ratios_and_memory():
     assert {"ours_fits", "ours_design", "ours_end_to_end", "sklearn_newton_cholesky_matched"} <= t["median_ms"].keys()
     assert set(t["ratios"]) >= {"fits", "end_to_end_vs_sklearn_with_same_extraction"}
     assert t["same_payload_both_ways"]
-    # The matched scikit-learn fit is the same fit: the agreement the reference tests ask for.
+    # The matched scikit-learn ridge is the same fit: the agreement the reference tests ask for.
+    # (The follow model is a count fit scikit-learn has no estimator for: timed, not compared.)
     agree = t["agreement"]["sklearn_newton_cholesky_matched"]
-    assert agree["ridge_max_abs_diff"] < 1e-6 and agree["logistic_max_abs_diff"] < 1e-6
+    assert agree["ridge_max_abs_diff"] < 1e-6
     assert out["memory"]["peak_rss_mb"] > 0 and not out["memory"]["sklearn_imported"]
 
 

@@ -92,6 +92,8 @@ SPECS: dict[str, FunctionSpec] = {
             TableAccess("content_metadata", ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"),
                         {"by_posted_at": QUERY}),
             TableAccess("locks", ("dynamodb:PutItem", "dynamodb:DeleteItem")),   # the OAuth 2.0 refresh lease
+            # The latest follower reading, and a new one at most once a day (postloop.core.followers).
+            TableAccess("follower_readings", ("dynamodb:Query", "dynamodb:PutItem")),
         ),
         x_secret=True,
     ),
@@ -115,6 +117,7 @@ SPECS: dict[str, FunctionSpec] = {
             TableAccess("outcomes", indexes={"by_collected_at": QUERY}),
             TableAccess("bandit_arms", ("dynamodb:Query", "dynamodb:BatchWriteItem")),
             TableAccess("model_versions", ("dynamodb:Query", "dynamodb:PutItem")),
+            TableAccess("follower_readings", QUERY),   # the daily readings the follow model is fitted to
             TableAccess("locks", ("dynamodb:PutItem", "dynamodb:DeleteItem")),   # the sweep's OAuth 2.0 refresh lease
         ),
         x_secret=True,   # the sweep reads the account's own posts

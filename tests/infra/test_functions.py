@@ -52,6 +52,7 @@ def expected_permissions(accounts: list[str], openai: bool, nat: str = "none") -
         | pairs({"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"}, CM)
         | pairs({"dynamodb:Query"}, f"{CM}/index/by_posted_at")   # reconciling a claim with X's recent posts
         | pairs({"dynamodb:PutItem", "dynamodb:DeleteItem"}, "table:locks")
+        | pairs({"dynamodb:Query", "dynamodb:PutItem"}, "table:follower_readings")   # the count read once a day
         | pairs(X_SECRET, *x_secrets),
         "scrape": base["scrape"]
         | pairs({"dynamodb:Query"}, f"{CM}/index/by_posted_at", "table:outcomes/index/by_collected_at")
@@ -66,6 +67,7 @@ def expected_permissions(accounts: list[str], openai: bool, nat: str = "none") -
         | pairs(X_SECRET, *x_secrets)
         | pairs({"dynamodb:Query", "dynamodb:BatchWriteItem"}, "table:bandit_arms")
         | pairs({"dynamodb:Query", "dynamodb:PutItem"}, "table:model_versions")
+        | pairs({"dynamodb:Query"}, "table:follower_readings")   # the follow model's daily readings
         | cache
         # The asynchronous failure destination (Lambda's grant for the SQS destination).
         | pairs({"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}, "queue:dead-letters"),

@@ -7,6 +7,7 @@ import pytest
 
 from postloop.core.events import EventError
 from postloop.core.records import Status
+from postloop.core.spend import post_cost
 from postloop.runtime.wiring import UnknownAccount
 from postloop_local.invoke import invoke
 from tests.conftest import load_event, utc
@@ -131,9 +132,9 @@ def test_scrape_collects_due_outcomes_once_per_horizon(stack):
     out = invoke("scrape", {**load_event("scrape"), "decision_id": d.decision_id, "now": "2026-01-10T05:00:00Z"})
     # The head post's metrics, and the follows of every part from X's post analytics.
     assert out["written"] == 1 and out["posts_read"] == 1 + len(d.post_ids)
-    # One owned read (the head, from the account's timeline), one follower read, and analytics
-    # priced like a post read per id (unconfirmed).
-    assert out["spend_usd"] == pytest.approx(0.001 + 0.010 + 0.005 * len(d.post_ids))
+    # One owned read (the head, from the account's timeline) and analytics priced like a post read
+    # per id (unconfirmed); no follower read (at most one a day, by post).
+    assert out["spend_usd"] == pytest.approx(0.001 + 0.005 * len(d.post_ids))
     again = invoke("scrape", {"account_id": "demo", "now": "2026-01-10T05:30:00Z"})
     assert again["written"] == 0 and again["due"] == 0
 
@@ -148,13 +149,43 @@ def test_scrape_collects_due_outcomes_once_per_horizon(stack):
     assert o48.followers_gained == sum(stack.world.follows(p, stack.clock.t) for p in d.post_ids)
     assert o48.private_metrics["non_public_metrics"]["impression_count"] == o48.impressions
 
-    # An account without post analytics: the follower delta is shared, and marked an estimate.
+    # An account without post analytics: no per-post follows (learn attributes the daily readings).
     stack.x.analytics = False
     planned2, _ = _plan_and_post(stack, utc(2026, 1, 11, 5))
     stack.clock.t = utc(2026, 1, 12, 6)
     invoke("scrape", {"account_id": "demo", "now": "2026-01-12T06:00:00Z"})
     o24 = stack.wiring.outcomes.for_decision("demo", planned2["decision_id"])[0]
-    assert o24.followers_source == "account_delta_share" and o24.followers_gained >= 0
+    assert o24.followers_source is None and o24.followers_gained is None
+
+
+def _user_reads(stack) -> int:
+    """GET /2/users/me as the fake X served them: X bills each as a user read."""
+    return sum(1 for r in stack.x.requests_log if r[:2] == ("GET", "/2/users/me"))
+
+
+def test_the_follower_count_is_read_from_x_at_most_once_a_day_and_stored(stack):
+    # Four posts and two scrape runs in 30 simulated hours, under the synthesized IAM roles.
+    decisions = []
+    for when in (utc(2026, 1, 9, 5), utc(2026, 1, 9, 9), utc(2026, 1, 9, 17)):
+        planned, posted = _plan_and_post(stack, when)
+        assert posted["status"] == "posted", posted
+        decisions.append(planned["decision_id"])
+    assert _user_reads(stack) == 1
+    stack.clock.t = utc(2026, 1, 10, 6)
+    invoke("scrape", {"account_id": "demo", "now": "2026-01-10T06:00:00Z"})
+    assert _user_reads(stack) == 1                    # scrape reads no follower count
+    planned, _ = _plan_and_post(stack, utc(2026, 1, 10, 7))   # 26 h after the first reading: a new one
+    decisions.append(planned["decision_id"])
+    assert _user_reads(stack) == 2
+    readings = stack.wiring.followers.between("demo", utc(2026, 1, 1), utc(2026, 2, 1))
+    assert [r.read_at for r in readings] == [utc(2026, 1, 9, 5), utc(2026, 1, 10, 7)]
+    got = [stack.wiring.decisions.get("demo", i) for i in decisions]
+    assert [d.followers_at_post for d in got] == [readings[0].followers] * 3 + [readings[1].followers]
+    # Only the post that read pays for the read.
+    assert [round(d.spend["x_usd"] - post_cost(d.parts), 6) for d in got] == [0.010, 0.0, 0.0, 0.010]
+    # learn may read the readings (its role's Query on the table).
+    out = invoke("learn", {"account_id": "demo", "scheduled_time": "2026-01-10T08:00:00Z"})
+    assert out["follow"]["reason"]
 
 
 def test_scrape_keeps_posts_without_impressions_out_of_learning(stack):

@@ -261,7 +261,8 @@ def _local() -> iam.LocalResources:
     secret = f"arn:aws:secretsmanager:{REGION}:{iam.ACCOUNT}:secret:postloop/local/x/demo-AbCdEf"
     return iam.LocalResources(
         REGION, tables={k: f"postloop-{k.replace('_', '-')}" for k in
-                        ("content_metadata", "outcomes", "bandit_arms", "model_versions", "locks")},
+                        ("content_metadata", "outcomes", "bandit_arms", "model_versions", "locks",
+                         "follower_readings")},
         x_secrets={"demo": secret}, openai_secret=secret.replace("x/demo", "openai"),
         approval_topic=f"arn:aws:sns:{REGION}:{iam.ACCOUNT}:postloop-approvals",
         state_machines={"cycle": f"arn:aws:states:{REGION}:{iam.ACCOUNT}:stateMachine:postloop-cycle"},
@@ -359,6 +360,16 @@ def _post_reconciles(stack):
     return call
 
 
+def _post_reads_followers(stack):
+    """Each call plans and posts a new decision, a day after the last: post reads the follower count
+    (a day since the last reading) and stores the reading."""
+    days = iter(range(10))
+
+    def call():
+        _posted(stack, utc(2026, 1, 9, 5) + timedelta(days=next(days)))
+    return call
+
+
 def _plan_stores(stack):
     def call():
         assert invoke("plan", load_event("plan"))["status"] == "planned"
@@ -416,6 +427,11 @@ def _approval(stack, *, answer: bool):
 # (function, action taken away, a piece of the statement's resource as synthesized, the call)
 PERMISSIONS = {
     "post may query its posts by posted_at": ("post", "dynamodb:Query", "by_posted_at", _post_reconciles),
+    "post may store the follower reading": ("post", "dynamodb:PutItem", "StorageFollowerReadings",
+                                            _post_reads_followers),
+    "post may read the latest follower reading": ("post", "dynamodb:Query", "StorageFollowerReadings",
+                                                  _post_reads_followers),
+    "learn may read the follower readings": ("learn", "dynamodb:Query", "StorageFollowerReadings", _learn),
     "plan may store its decision": ("plan", "dynamodb:PutItem", "StorageContentMetadata", _plan_stores),
     "plan may read the pause flag": ("plan", "dynamodb:GetItem", "StorageLocks", _plan_stores),
     "learn may write the arms": ("learn", "dynamodb:BatchWriteItem", "StorageBanditArms", _learn),

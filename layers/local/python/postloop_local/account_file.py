@@ -144,6 +144,7 @@ class AccountModel(_Strict):
     plausibility: PlausibilityModel = PlausibilityModel()
     max_post_delay_minutes: Annotated[int, Field(ge=1, le=60)] = 60
     min_post_spacing_minutes: Annotated[int, Field(ge=0, le=720)] = DEFAULT_MIN_POST_SPACING_MINUTES
+    follower_read_hours: Annotated[float, Field(ge=0, le=168)] = 24.0
 
 
 def json_schema() -> dict:

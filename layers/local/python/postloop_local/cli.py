@@ -184,6 +184,8 @@ def _as_json(main, baseline, scenario) -> dict:
             "oracle_expected_engagements": r.oracle_expected_engagements,
             "oracle_expected_follows": r.oracle_expected_follows,
             "quality_vs_appeal": r.quality_vs_appeal,
+            # The follow model against the world's truth (the independent check; SimResult.follow_truth).
+            "follow_truth": r.follow_truth,
             "mean_expected_engagement_rate": r.mean_expected_rate,
             "mean_realised_engagement_rate": r.mean_realised_rate,
             "handler_calls": dict(r.handler_calls), "redis": r.backend,

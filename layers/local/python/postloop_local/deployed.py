@@ -23,6 +23,7 @@ STACK_OUTPUTS = {
     "bandit_arms": "BanditArmsTableName",
     "model_versions": "ModelVersionsTableName",
     "locks": "LocksTableName",
+    "follower_readings": "FollowerReadingsTableName",
 }
 # The variables the functions read (postloop.runtime.settings); set, they win over the stack.
 TABLE_ENV = {
@@ -31,6 +32,7 @@ TABLE_ENV = {
     "bandit_arms": "POSTLOOP_ARMS_TABLE",
     "model_versions": "POSTLOOP_MODELS_TABLE",
     "locks": "POSTLOOP_LOCKS_TABLE",
+    "follower_readings": "POSTLOOP_FOLLOWERS_TABLE",
 }
 # Everything reading an account needs (README, "Reading a deployed account").
 READ_ONLY_ACTIONS = ("cloudformation:DescribeStacks", "dynamodb:Query")

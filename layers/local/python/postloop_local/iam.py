@@ -378,7 +378,7 @@ def enforce(backends) -> Enforcement:
     )["stateMachineArn"]
     local = LocalResources(region, tables={f: getattr(settings.tables, f) for f in
                                            ("content_metadata", "outcomes", "bandit_arms", "model_versions",
-                                            "locks")},
+                                            "locks", "follower_readings")},
                            x_secrets=x_secrets, openai_secret=openai_arn, approval_topic=topic,
                            state_machines={"cycle": machine}, functions=dict(backends.local_functions))
     roles = backends.iam_roles or synthesized_roles(backends.accounts)

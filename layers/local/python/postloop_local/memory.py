@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 from postloop.core.account import AccountConfig, parse_account
 from postloop.core.offline_writer import OfflineWriter
 from postloop.core.ports import AlreadyExists, ClaimRefused, MetricsBatch, OwnPost, PostMetrics
-from postloop.core.records import ArmStats, Decision, ModelVersion, Outcome, Status
+from postloop.core.records import ArmStats, Decision, FollowerReading, ModelVersion, Outcome, Status
 from postloop.core.x_errors import ThreadPartiallyPublished, XApiError, XBadRequest, XDuplicateContent
 
 
@@ -138,6 +138,22 @@ class MemoryModelRegistry:
         return versions[max(versions)] if versions else None
 
 
+class MemoryFollowerReadings:
+    def __init__(self):
+        self._readings: dict[str, list[FollowerReading]] = {}
+
+    def put(self, reading: FollowerReading) -> None:
+        rows = [r for r in self._readings.get(reading.account_id, []) if r.read_at != reading.read_at]
+        self._readings[reading.account_id] = sorted(rows + [reading], key=lambda r: r.read_at)
+
+    def latest(self, account_id: str) -> FollowerReading | None:
+        rows = self._readings.get(account_id)
+        return rows[-1] if rows else None
+
+    def between(self, account_id: str, start: datetime, end: datetime) -> list[FollowerReading]:
+        return [r for r in self._readings.get(account_id, []) if start <= r.read_at < end]
+
+
 class MemoryModelCache:
     def __init__(self):
         self._latest: dict[str, ModelVersion] = {}
@@ -156,6 +172,7 @@ class DirectX:
         self.audience = audience
         self.clock = clock
         self.posts: dict[str, dict] = {}
+        self.user_reads = 0
         self._ids = itertools.count(1_900_000_000_000_000_000)
         self.owned_returned = 0   # posts the owned timeline has returned (X bills each)
         self._lock = threading.Lock()
@@ -201,6 +218,7 @@ class DirectX:
         return batch
 
     def get_followers_count(self) -> int:
+        self.user_reads += 1   # X bills each one (the count the daily-read rule is checked against)
         return self.audience.followers(self.clock())
 
     def own_posts_window(self, since_id: str, until_id: str, *, private: bool = False,
@@ -242,6 +260,7 @@ class MemoryWiring:
         self.arms = MemoryArmStore()
         self.registry = MemoryModelRegistry()
         self.model_cache = MemoryModelCache()
+        self.followers = MemoryFollowerReadings()
         self.writer = OfflineWriter()
         self.x = DirectX(audience, clock)
         self.chooser = chooser

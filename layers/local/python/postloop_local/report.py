@@ -198,11 +198,12 @@ def render(activity: Activity, generated_at: datetime | None = None) -> str:
             "Each model version is scored on the newest settled posts it was not fitted on; below the grey "
             "line it predicts better than the average, and the gate starts to trust it."
             + (f" Latest: {latest.version}, held-out R² {latest.r2:.3f}." if latest and latest.r2 is not None else "")),
-        _figure(charts.lines("Follow model: held-out log-loss", [
-            ("logistic model's log-loss", "#009E73", [(t, s.log_loss) for t, s in zip(mt, m)], ""),
+        _figure(charts.lines("Follow model: held-out negative log-likelihood", [
+            ("logistic model's", "#009E73", [(t, s.log_loss) for t, s in zip(mt, m)], ""),
             ("the base rate's (baseline)", "#999999", [(t, s.baseline_log_loss) for t, s in zip(mt, m)], "5 4"),
-        ], "log-loss", lambda v: f"{v:.3f}", t_range=t_range),
-            "Whether a post gains followers, predicted on held-out posts; lower is better."
+        ], "−log-likelihood", lambda v: f"{v:.3f}", t_range=t_range),
+            "New followers the model was not fitted on (the daily follower deltas, or each post's own follows "
+            "where X's analytics count them), per observation, up to a constant; lower is better."
             + (f" Latest AUC {latest.auc:.3f}." if latest and latest.auc is not None else "")),
         "<h2>Followers</h2>",
         _figure(charts.lines("Followers", [("followers when each post went out", "#CC79A7", followers, "")],

@@ -80,6 +80,8 @@ class PostRecord:
     appeal: float = 0.0                 # the audience's own reading of the text (world), not the bot's score
     expected_engagements: float = 0.0   # expected impressions x expected rate
     expected_follows: float = 0.0
+    follow_probability: float = 0.0          # the world's true chance that one impression becomes a follow
+    predicted_follow: float | None = None    # the follow model's p when plan scored the post (None: no model)
 
 
 @dataclass
@@ -149,6 +151,24 @@ class SimResult:
     @property
     def oracle_expected_follows(self) -> float:
         return sum(b.follows for b in self.counted_slots)
+
+    @property
+    def follow_truth(self) -> dict:
+        """How the follow model's p, as plan saw it for each post (a model fitted on earlier posts only:
+        out of sample), ranks the world's true per-impression follow propensity of the text: AUC against
+        "propensity above the median of these posts" and the Spearman correlation, over the posts of the
+        run's second half (by then a model exists; the first half is its warm-up)."""
+        from postloop.core.scoring import auc
+        half = self.days / 2
+        rows = [(p.predicted_follow, p.follow_probability) for p in self.posts
+                if p.day >= half and p.predicted_follow is not None]
+        out = {"posts": len(rows), "auc": None, "spearman": None}
+        if len(rows) >= 10:
+            pred, truth = [r[0] for r in rows], [r[1] for r in rows]
+            median = sorted(truth)[len(truth) // 2]
+            out["auc"] = auc([1.0 if t >= median else 0.0 for t in truth], pred)
+            out["spearman"] = rank_correlation(pred, truth)
+        return out
 
     @property
     def quality_vs_appeal(self) -> float | None:
@@ -579,7 +599,9 @@ def _register_post(out, world: World, decisions, result: SimResult, posts_by_dec
     rec = PostRecord(d.decision_id, int((d.posted_at - start).total_seconds() // 86400), d.content_type,
                      world.local_hour(d.posted_at), d.features.quality, fate.expected_rate,
                      d.prediction.engagement_rate if d.prediction else None, appeal=fate.appeal,
-                     expected_engagements=fate.expected_engagements, expected_follows=fate.expected_follows)
+                     expected_engagements=fate.expected_engagements, expected_follows=fate.expected_follows,
+                     follow_probability=fate.follow_probability,
+                     predicted_follow=d.prediction.follow_probability if d.prediction else None)
     result.posts.append(rec)
     posts_by_decision[d.decision_id] = rec
 
@@ -706,8 +728,11 @@ def summary(result: SimResult, baseline: SimResult | None, scenario: Scenario) -
         lines += ["", f"Latest model {last['model_version']} ({last['samples']} settled posts in the window)"]
         lines.append(f"  engagement (ridge): held-out R² {_fmt(eng.get('r2'))}, MAE {_fmt(eng.get('mae'), 5)} "
                      f"vs the mean's {_fmt(eng.get('baseline_mae'), 5)}; trusted: {eng.get('trusted')}")
-        lines.append(f"  follow (logistic): held-out AUC {_fmt(fol.get('auc'))}, log-loss {_fmt(fol.get('log_loss'))} "
-                     f"vs the base rate's {_fmt(fol.get('baseline_log_loss'))}; trusted: {fol.get('trusted')}")
+        truth = result.follow_truth
+        lines.append(f"  follow (logistic, {fol.get('source') or 'no data'}): held-out log-likelihood "
+                     f"{_fmt(fol.get('heldout_loglik'))} vs the base rate's {_fmt(fol.get('baseline_heldout_loglik'))}"
+                     f"; trusted: {fol.get('trusted')}; AUC against the world's follow propensity "
+                     f"{_fmt(truth['auc'])} over {truth['posts']} posts (second half, p as plan saw it)")
         for name, value in last.get("coefficients", {}).get("engagement", {}).items():
             lines.append(f"    {name:<26} {value:+.5f}")
     lines += ["", "Engagement rate (true expected per post, from the scenario; realised at 48 h)"]

@@ -13,6 +13,7 @@ from postloop.core.records import (
     ArmStats,
     Decision,
     Features,
+    FollowerReading,
     ModelVersion,
     Outcome,
     Prediction,
@@ -308,3 +309,26 @@ class DynamoModelRegistry:
         for r in self._t.query(account_id, scan_index_forward=False, limit=1):
             return ModelVersion(account_id=r.account_id, version=r.version, fitted_at=r.fitted_at, payload=r.payload)
         return None
+
+
+class DynamoFollowerReadings:
+    """The account's follower readings, keyed by (account, read_at)."""
+
+    def __init__(self, tables: BoundTables):
+        self._t = tables.follower_readings
+
+    @staticmethod
+    def _from_item(r) -> FollowerReading:
+        return FollowerReading(account_id=r.account_id, read_at=r.read_at, followers=int(r.followers))
+
+    def put(self, reading: FollowerReading) -> None:
+        self._t(reading.account_id, reading.read_at, followers=reading.followers).save()
+
+    def latest(self, account_id: str) -> FollowerReading | None:
+        for r in self._t.query(account_id, scan_index_forward=False, limit=1):
+            return self._from_item(r)
+        return None
+
+    def between(self, account_id: str, start: datetime, end: datetime) -> list[FollowerReading]:
+        rows = self._t.query(account_id, self._t.read_at.between(start, end))
+        return [self._from_item(r) for r in rows if r.read_at < end]

@@ -165,12 +165,28 @@ class LocksTable(Model):
     since = UnicodeAttribute(null=True)   # when a pause began (ISO 8601)
 
 
+class FollowerReadingsTable(Model):
+    """follower_readings: the account's follower count, read from X at most once a day (core/followers.py).
+
+    A few dozen bytes a day per account; the daily series is what the follow model is fitted to.
+    """
+
+    class Meta:
+        table_name = "postloop-follower-readings"
+        billing_mode = "PAY_PER_REQUEST"
+
+    account_id = UnicodeAttribute(hash_key=True)
+    read_at = UTCDateTimeAttribute(range_key=True)
+    followers = NumberAttribute()
+
+
 ALL_TABLES = {
     "content_metadata": ContentMetadataTable,
     "outcomes": OutcomesTable,
     "bandit_arms": BanditArmsTable,
     "model_versions": ModelVersionsTable,
     "locks": LocksTable,
+    "follower_readings": FollowerReadingsTable,
 }
 
 
@@ -181,6 +197,7 @@ class TableNames:
     bandit_arms: str
     model_versions: str
     locks: str = "postloop-locks"
+    follower_readings: str = "postloop-follower-readings"
 
 
 @dataclass(frozen=True)
@@ -190,6 +207,7 @@ class BoundTables:
     bandit_arms: type[BanditArmsTable]
     model_versions: type[ModelVersionsTable]
     locks: type[LocksTable]
+    follower_readings: type[FollowerReadingsTable]
 
 
 def bind_tables(names: TableNames, region: str, host: str | None = None) -> BoundTables:
@@ -210,4 +228,5 @@ def bind_tables(names: TableNames, region: str, host: str | None = None) -> Boun
         bandit_arms=bind(BanditArmsTable, names.bandit_arms),
         model_versions=bind(ModelVersionsTable, names.model_versions),
         locks=bind(LocksTable, names.locks),
+        follower_readings=bind(FollowerReadingsTable, names.follower_readings),
     )

@@ -182,6 +182,9 @@ class AccountConfig:
     # No two posts closer than this (a creator would not post twice in an hour, and the audience
     # tires of posts close together); at most one post per posting hour whatever the value.
     min_post_spacing_minutes: int = DEFAULT_MIN_POST_SPACING_MINUTES
+    # The account's follower count is read from X (a billed user read) at most once in this many
+    # hours; posts in between use the latest stored reading (core/followers.py). 0: every post reads.
+    follower_read_hours: float = 24.0
     # Metrics outside these bounds are recorded as bad data and never learned from.
     plausibility: Plausibility = field(default_factory=Plausibility)
 
@@ -254,7 +257,7 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
                     "content_types", "posting_hours", "posts_per_day", "fixed_hour", "thresholds", "learning", "policy",
                     "mode", "max_candidates", "min_novelty", "banned_phrases", "budgets",
                     "safety", "judge", "novelty", "plausibility", "max_post_delay_minutes",
-                    "language", "min_post_spacing_minutes"}, where)
+                    "language", "min_post_spacing_minutes", "follower_read_hours"}, where)
     account_id = _req(d, "account_id", str, where)
     if not ACCOUNT_ID.fullmatch(account_id):
         shown = repr(account_id[:80]) + ("..." if len(account_id) > 80 else "")
@@ -404,6 +407,10 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
     if not 1 <= max_delay <= 60:
         raise ConfigError(f"{where}.max_post_delay_minutes: must lie in 1-60 (a later post would go out "
                           f"at an hour the policy did not choose), got {max_delay}")
+    follower_read_hours = _typed(d.get("follower_read_hours", 24.0), float, f"{where}.follower_read_hours")
+    if not 0 <= follower_read_hours <= 168:
+        raise ConfigError(f"{where}.follower_read_hours: must lie in 0-168 (0: read at every post), "
+                          f"got {follower_read_hours}")
     spacing = _typed(d.get("min_post_spacing_minutes", DEFAULT_MIN_POST_SPACING_MINUTES), int,
                      f"{where}.min_post_spacing_minutes")
     if not 0 <= spacing <= 720:
@@ -450,6 +457,7 @@ def parse_account(data: Any, where: str = "account") -> AccountConfig:
         language=language,
         max_post_delay_minutes=max_delay,
         min_post_spacing_minutes=spacing,
+        follower_read_hours=follower_read_hours,
         plausibility=_parse_plausibility(d.get("plausibility", {}), f"{where}.plausibility"),
     )
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Collection, Protocol, Sequence
 
-from postloop.core.records import ArmStats, Decision, ModelVersion, Outcome, Status
+from postloop.core.records import ArmStats, Decision, FollowerReading, ModelVersion, Outcome, Status
 
 
 class DecisionStore(Protocol):
@@ -45,6 +45,15 @@ class OutcomeStore(Protocol):
     def collected_between(self, account_id: str, start: datetime, end: datetime) -> list[Outcome]: ...
 
     def for_decision(self, account_id: str, decision_id: str) -> list[Outcome]: ...
+
+
+class FollowerReadingStore(Protocol):
+    def put(self, reading: FollowerReading) -> None: ...
+
+    def latest(self, account_id: str) -> FollowerReading | None: ...
+
+    def between(self, account_id: str, start: datetime, end: datetime) -> list[FollowerReading]:
+        """Readings with start <= read_at < end, oldest first."""
 
 
 class ArmStore(Protocol):

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from postloop.core.ports import ClaimRefused, DecisionStore, OwnPost, XPublisher
+from postloop.core.ports import ClaimRefused, DecisionStore, FollowerReadingStore, OwnPost, XPublisher
+from postloop.core.followers import DEFAULT_READ_EVERY, current_followers
 from postloop.core.records import Decision, Status
 from postloop.core.spend import X_USER_READ_USD, post_cost
 from postloop.core.x_errors import (
@@ -59,6 +60,10 @@ class PostDeps:
     # A post that would go out this long after its planned time is not published but recorded
     # `skipped` ("late: ..."): the account's `max_post_delay_minutes`. None: never late.
     late_after: timedelta | None = None
+    # The stored follower readings: the count is read from X at most once per `follower_read_every`
+    # (core/followers.py). None: read at every post.
+    followers: FollowerReadingStore | None = None
+    follower_read_every: timedelta = DEFAULT_READ_EVERY
 
 
 # How long a claim protects its holder. A post invocation must end sooner (the post function's
@@ -240,8 +245,11 @@ def _post_claimed(account_id: str, decision_id: str, now: datetime, deps: PostDe
         return PostResult(_finish(deps, d, now, held, Status.POSTED, "dry run: recorded only",
                                   [f"dry-run-{decision_id}"]), "dry_run")
 
+    user_reads = 0
     try:
-        d.followers_at_post = deps.x.get_followers_count()
+        d.followers_at_post, read = current_followers(account_id, held, deps.followers, deps.x,
+                                                      deps.follower_read_every)
+        user_reads = int(read)
         if len(d.parts) == 1:
             ids = [deps.x.create_post(d.parts[0])]
         else:
@@ -261,7 +269,7 @@ def _post_claimed(account_id: str, decision_id: str, now: datetime, deps: PostDe
         # Unasked, X may hold a later part no decision records: the sweep (core/sweep.py) looks again.
         reason = (f"thread_partial: {len(ids)} of {len(d.parts)} parts published"
                   f"{'' if asked else '; ' + UNASKED} ({err.cause.title})")
-        return PostResult(_finish(deps, d, now, held, Status.POSTED, reason, ids, user_reads=1), "posted")
+        return PostResult(_finish(deps, d, now, held, Status.POSTED, reason, ids, user_reads=user_reads), "posted")
     except XDuplicateContent:
         # X already holds this exact text: either our own earlier attempt or a real duplicate.
         found = _reconcile(deps, d, now)
@@ -279,4 +287,4 @@ def _post_claimed(account_id: str, decision_id: str, now: datetime, deps: PostDe
         # after a 5xx or a timeout X may hold the post, which the retry reconciles first.
         _finish(deps, d, now, held, Status.PLANNED, f"{RELEASED}{type(err).__name__}")
         raise RetryLater(str(err), getattr(err, "reset_at", None)) from err
-    return PostResult(_finish(deps, d, now, held, Status.POSTED, None, ids, user_reads=1), "posted")
+    return PostResult(_finish(deps, d, now, held, Status.POSTED, None, ids, user_reads=user_reads), "posted")

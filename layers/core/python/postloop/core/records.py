@@ -98,7 +98,7 @@ class Outcome:
     quotes: int | None = None
     bookmarks: int | None = None
     followers_gained: float | None = None
-    followers_source: str | None = None    # "account_delta_share" (an estimate) or "analytics"
+    followers_source: str | None = None    # "analytics" (X's per-post follows); "account_delta_share": old records only
     usable: bool = True                     # False: recorded, but kept out of learning
     problem: str | None = None
     spend_usd: float | None = None          # X reads spent collecting this outcome
@@ -137,6 +137,15 @@ def type_arm(content_type: str) -> str:
 
 def hour_arm(hour: int) -> str:
     return f"hour#{hour}"
+
+
+@dataclass(frozen=True)
+class FollowerReading:
+    """The account's follower count as X reported it at `read_at` (one billed user read)."""
+
+    account_id: str
+    read_at: datetime
+    followers: int
 
 
 @dataclass

@@ -16,7 +16,7 @@ from postloop.core.plausibility import MAX_COUNT, Plausibility, implausible
 from postloop.core.ports import DecisionStore, OutcomeStore, PostMetrics, XPublisher
 from postloop.core.post import RetryLater
 from postloop.core.records import HORIZONS_HOURS, SETTLED_HORIZON_HOURS, Decision, Outcome
-from postloop.core.spend import X_POST_READ_USD, X_USER_READ_USD
+from postloop.core.spend import X_POST_READ_USD
 from postloop.core.x_errors import XRateLimited, XServerError
 
 LOOKBACK_DAYS = 7
@@ -117,9 +117,10 @@ def scrape(account_id: str, now: datetime, deps: ScrapeDeps) -> ScrapeResult:
         reads = read_due_metrics(deps.x, due_posts, others)
         batch = reads.batch
         result.ids_read = reads.owned_returned + reads.by_id_asked
-        followers_now = deps.x.get_followers_count()
         # Per-post follows from X's post analytics, where the account has them (every part of a thread
-        # can bring followers); None means no access, and the account's follower delta is shared instead.
+        # can bring followers). None means no access: learn then attributes the account's daily
+        # follower readings to the posts live between them (core/follow_fit.py); scrape reads no
+        # follower count (one billed user read a day at most, core/followers.py).
         get_follows = getattr(deps.x, "get_follows", None)
         follows = None
         if get_follows is not None:
@@ -131,32 +132,16 @@ def scrape(account_id: str, now: datetime, deps: ScrapeDeps) -> ScrapeResult:
         # Every read comes before the first write: nothing is half done, the workflow reads again later.
         raise RetryLater(f"X unavailable for reads: {err}", getattr(err, "reset_at", None)) from err
 
-    # Impressions of every post live around each due one, for sharing the
-    # account's follower gain: freshly read where we have it, else the latest
-    # stored outcome, else the account's typical post.
-    latest_impr: dict[str, int] = {}
-    # Only usable reads: a garbage count would skew every other post's share.
-    followers_at = {p.decision_id: p.followers_at_post for p in posted}
-    for o in sorted(known, key=lambda o: o.collected_at):
-        if o.usable and o.impressions and outcome_problem(o, deps.bounds, followers_at.get(o.decision_id)) is None:
-            latest_impr[o.decision_id] = o.impressions
-    typical = sorted(latest_impr.values())[len(latest_impr) // 2] if latest_impr else 1
-    for d, _ in due:
-        m = batch.metrics.get(d.post_ids[0])
-        if m and check_metrics(m, deps.bounds, d.followers_at_post) is None:
-            latest_impr[d.decision_id] = m.impressions
-
     # A post due at both horizons at once was read once: its outcomes share that read.
     horizons_due = {pid: sum(1 for d, _ in due if d.post_ids[0] == pid) for pid in reads.cost_usd}
     for d, h in due:
         pid = d.post_ids[0]
         m = batch.metrics.get(pid)
         # What X billed for this run, shared out: the post's reads (the owned timeline's, or by id,
-        # core/metric_reads.py), and the one follower read shared by this run's outcomes.
+        # core/metric_reads.py). Scrape reads no follower count (core/followers.py).
         # Post analytics' price is unconfirmed: counted like a post read per id asked for.
         analytics_cost = X_POST_READ_USD * len(d.post_ids) if follows is not None else 0.0
-        spend = round((reads.cost_usd.get(pid, 0.0) + analytics_cost) / horizons_due.get(pid, 1)
-                      + X_USER_READ_USD / len(due), 6)
+        spend = round((reads.cost_usd.get(pid, 0.0) + analytics_cost) / horizons_due.get(pid, 1), 6)
         if m is None:
             reason = batch.unavailable.get(pid, "not returned by X")
             o = Outcome(account_id, d.decision_id, h, now, d.posted_at, None, None, None, None,
@@ -172,14 +157,6 @@ def scrape(account_id: str, now: datetime, deps: ScrapeDeps) -> ScrapeResult:
             if problem is None and counted:
                 o.followers_gained = float(sum(counted))
                 o.followers_source = "analytics"
-            elif problem is None and d.followers_at_post is not None:
-                window_end = d.posted_at + timedelta(hours=h)
-                live = [p for p in posted
-                        if d.posted_at - timedelta(hours=max(HORIZONS_HOURS)) < p.posted_at <= window_end]
-                total = sum(latest_impr.get(p.decision_id, typical) for p in live) or 1
-                share = latest_impr.get(d.decision_id, typical) / total
-                o.followers_gained = max(followers_now - d.followers_at_post, 0) * share
-                o.followers_source = "account_delta_share"
         if deps.outcomes.put_if_absent(o):
             result.written += 1
             result.spend_usd += o.spend_usd or 0.0

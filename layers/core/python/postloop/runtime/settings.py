@@ -140,6 +140,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             bandit_arms=_get(env, "POSTLOOP_ARMS_TABLE", "postloop-bandit-arms"),
             model_versions=_get(env, "POSTLOOP_MODELS_TABLE", "postloop-model-versions"),
             locks=_get(env, "POSTLOOP_LOCKS_TABLE", "postloop-locks"),
+            follower_readings=_get(env, "POSTLOOP_FOLLOWERS_TABLE", "postloop-follower-readings"),
         ),
         accounts_file=_get(env, "POSTLOOP_ACCOUNTS_FILE"),
         dynamodb_endpoint=env.get("POSTLOOP_DYNAMODB_ENDPOINT") or None,

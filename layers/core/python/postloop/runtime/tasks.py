@@ -131,7 +131,8 @@ def post_task(event, w) -> dict:
     dry_run = config.mode == "dry_run"
     x = None if dry_run else _x(w, e.account_id)
     deps = PostDeps(w.decisions, x, dry_run=dry_run, clock=getattr(w, "clock", None),
-                    late_after=timedelta(minutes=config.max_post_delay_minutes))
+                    late_after=timedelta(minutes=config.max_post_delay_minutes),
+                    followers=w.followers, follower_read_every=timedelta(hours=config.follower_read_hours))
     if e.mode == "reconcile":
         result = reconcile_only(e.account_id, e.decision_id, e.now, deps, error=e.error)
     else:
@@ -161,7 +162,8 @@ def learn_task(event, w) -> dict:
     e = parse_scheduled(event, "learn")
     config = w.account(e.account_id)
     swept = _sweep(config, e.scheduled_time, w)
-    result = learn(config, e.scheduled_time, LearnDeps(w.decisions, w.outcomes, w.arms, w.registry, w.model_cache))
+    result = learn(config, e.scheduled_time, LearnDeps(w.decisions, w.outcomes, w.arms, w.registry, w.model_cache,
+                                                              followers=w.followers))
     eng = result.model.payload["engagement"] if result.model else {}
     fol = result.model.payload["follow"] if result.model else {}
     return {
@@ -174,7 +176,8 @@ def learn_task(event, w) -> dict:
         "cache_write_failed": w.model_cache is not None and not result.cache_written,
         "engagement": {k: eng.get(k) for k in ("n", "r2", "mae", "baseline_mae", "mse", "baseline_mse",
                                                "trusted", "reason")},
-        "follow": {k: fol.get(k) for k in ("n", "auc", "log_loss", "baseline_log_loss", "trusted", "reason")},
+        "follow": {k: fol.get(k) for k in ("n", "auc", "log_loss", "baseline_log_loss", "trusted", "reason", "source",
+                                           "heldout_loglik", "baseline_heldout_loglik", "intervals")},
         "coefficients": {
             "engagement": dict(zip(eng.get("features", []), eng.get("coef") or [])),
             "follow": dict(zip(fol.get("features", []), fol.get("coef") or [])),

@@ -67,6 +67,11 @@ class Wiring:
         return DynamoOutcomeStore(self.tables)
 
     @cached_property
+    def followers(self):
+        from postloop.adapters.dynamo_stores import DynamoFollowerReadings
+        return DynamoFollowerReadings(self.tables)
+
+    @cached_property
     def arms(self):
         from postloop.adapters.dynamo_stores import DynamoArmStore
         return DynamoArmStore(self.tables)
