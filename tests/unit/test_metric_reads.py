@@ -7,7 +7,7 @@ from postloop.core import metric_reads
 from postloop.core.metric_reads import DuePost, Window, plan_windows, read_due_metrics
 from postloop.core.records import Decision, Status
 from postloop.core.scrape import ScrapeDeps, scrape
-from postloop.core.spend import X_OWNED_READ_USD, X_POST_READ_USD, X_USER_READ_USD
+from postloop.core.spend import X_OWNED_READ_USD, X_POST_READ_USD
 from postloop_local.fake_x import QuietAudience
 from postloop_local.memory import DirectX, MemoryDecisionStore, MemoryOutcomeStore
 
@@ -163,9 +163,9 @@ def test_scrape_records_on_its_outcomes_exactly_what_x_billed_for_the_reads():
     assert r.written == r.due == 12
     # A post due at both horizons is read once; the two outcomes share its read.
     assert x.owned_returned == 6
-    assert r.spend_usd == pytest.approx(x.billed() + X_USER_READ_USD, abs=1e-6 * r.written)   # rounded per outcome
+    assert r.spend_usd == pytest.approx(x.billed(), abs=1e-6 * r.written)   # rounded per outcome; no follower read
     spends = [o.spend_usd for o in outcomes.for_decision("a", "d0")]
-    assert spends == [pytest.approx(X_OWNED_READ_USD / 2 + X_USER_READ_USD / 12, abs=1e-6)] * 2
+    assert spends == [pytest.approx(X_OWNED_READ_USD / 2, abs=1e-6)] * 2
 
 
 def test_scrape_spend_goes_red_when_a_read_is_counted_per_outcome(monkeypatch):
@@ -173,7 +173,7 @@ def test_scrape_spend_goes_red_when_a_read_is_counted_per_outcome(monkeypatch):
     x, heads, decisions, outcomes = _scrape_account()
     monkeypatch.setattr("postloop.core.scrape.read_due_metrics", lambda *a: _no_sharing(read_due_metrics(*a)))
     r = scrape("a", T0 + timedelta(days=3), ScrapeDeps(decisions, outcomes, x))
-    assert r.spend_usd != pytest.approx(x.billed() + X_USER_READ_USD, abs=1e-6 * r.written)
+    assert r.spend_usd != pytest.approx(x.billed(), abs=1e-6 * r.written)
 
 
 def _no_sharing(reads):
