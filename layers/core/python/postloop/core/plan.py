@@ -399,9 +399,11 @@ def plan(config: AccountConfig, scheduled_time: datetime, deps: PlanDeps) -> Dec
         scored.append((draft, f, predict(lookup.model, f, content_type, hour, context), checks.problems[i]))
 
     def rank(item):
+        # The best draft that clears the gate: a slot is rejected only when none of its drafts does
+        # (a draft the engagement model likes best may still miss the follow threshold).
         draft, f, p, problems = item
         er = p.engagement_rate if p.engagement_trusted else f.quality
-        return (not problems, er)
+        return (not problems, RANK_BY_GATE and _gate(config, p, problems)[0] is not Status.REJECTED, er)
 
     scored.sort(key=rank, reverse=True)
     draft, f, prediction, problems = scored[0]
@@ -660,6 +662,10 @@ class ContentChecks:
 
     def openai_usd(self) -> float:
         return round(sum(d.cost_usd for d in self.drafts) + self.usd["judge"] + self.usd["embeddings"], 6)
+
+
+# Drafts that clear the gate rank first (False: by problems and predicted rate only, as before).
+RANK_BY_GATE = True
 
 
 def _gate(config: AccountConfig, p: Prediction, problems: list[str]) -> tuple[Status, str]:
