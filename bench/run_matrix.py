@@ -364,7 +364,14 @@ def repeat_lost_share(run: dict) -> float:
 
 
 COLD_START_DAYS = 14
-LOSS_PARTS = ("cold start", "lost slots", "wrong type", "wrong hour", "text and fatigue")
+LOSS_PARTS = ("cold start", "lost slots", "wrong type", "wrong hour", "exploration", "text and fatigue")
+# A pick is exploration when the decider itself gave it less than this probability (its propensity,
+# recorded with the decision): no majority of its own draws chose it.
+EXPLORED_BELOW = 0.5
+
+
+def _explored(propensity) -> bool:
+    return propensity is not None and propensity < EXPLORED_BELOW
 
 
 def loss_split(run: dict) -> dict[str, float]:
@@ -373,7 +380,9 @@ def loss_split(run: dict) -> dict[str, float]:
     cold start: every shortfall in the first COLD_START_DAYS days; after that, lost slots (posted
     nothing), wrong type (posted another type than the oracle's for that slot), wrong hour (its type,
     another hour), and text and fatigue (its type and hour, a draft the audience liked less or more
-    fatigue). Exploration is inside the type and hour parts (a trace does not tell an explored pick apart).
+    fatigue). Exploration: a wrong type the decider gave less than EXPLORED_BELOW probability, or the
+    right type at a wrong hour it gave less than that (P(hour | type)); a trace without propensities
+    (older runs) leaves exploration inside the type and hour parts.
     """
     rows = [t for t in run["trace"] if not t.get("after_end")]
     total = sum(t["oracle"] for t in rows) or 1.0
@@ -385,9 +394,9 @@ def loss_split(run: dict) -> dict[str, float]:
         elif t.get("status") != "posted":
             part = "lost slots"
         elif t.get("content_type") != t.get("best_content_type"):
-            part = "wrong type"
+            part = "exploration" if _explored(t.get("type_propensity")) else "wrong type"
         elif t.get("hour") != t.get("best_hour"):
-            part = "wrong hour"
+            part = "exploration" if _explored(t.get("hour_propensity")) else "wrong hour"
         else:
             part = "text and fatigue"
         out[part] += gap / total
@@ -438,8 +447,9 @@ def extra_tables(results: list[dict], scenarios: list[str]) -> list[str]:
     lines += ["", "## Where postloop's regret goes (points of the oracle's sum, median over seeds)", "",
               f"Cold start: the first {COLD_START_DAYS} days; then slots that posted nothing, the wrong type, the "
               "right type at the wrong hour, and the right type and hour with a less liked draft or more fatigue "
-              "(negative when the bot's draft or spacing beat the oracle's). Exploration sits in the type and hour "
-              "parts.", "",
+              "(negative when the bot's draft or spacing beat the oracle's). Exploration: a wrong type, or a wrong hour "
+              f"for the right type, that the decider itself gave less than {EXPLORED_BELOW:g} probability "
+              "(the propensity recorded with the decision).", "",
               "| scenario | " + " | ".join(LOSS_PARTS) + " |", "| --- | " + " | ".join("---" for _ in LOSS_PARTS) + " |"]
     for s in scenarios:
         splits = [loss_split(r) for r in results if r["scenario"] == s and r["policy"] == "postloop"]

@@ -247,3 +247,17 @@ def test_the_loss_split_adds_up_to_the_regret_per_slot():
     split = rm.loss_split(run)
     assert sum(split.values()) == pytest.approx(1 - run["per_slot"])
     assert split["lost slots"] > 0 and split["cold start"] > 0
+
+
+def test_the_loss_split_tells_exploration_from_a_wrong_belief():
+    run = fake_run("stationary", "postloop", 1, 0.9, days=20)
+    before = rm.loss_split(run)
+    assert before["exploration"] == 0.0   # no propensities in the trace: none is counted as explored
+    for t in run["trace"]:
+        if t["day"] >= rm.COLD_START_DAYS and t["status"] == "posted":
+            t["type_propensity"] = 0.2 if t["content_type"] != t["best_content_type"] else 0.9
+            t["hour_propensity"] = 0.9
+    split = rm.loss_split(run)
+    assert split["exploration"] == pytest.approx(before["wrong type"]) and split["wrong type"] == 0.0
+    assert split["wrong hour"] == pytest.approx(before["wrong hour"])
+    assert sum(split.values()) == pytest.approx(1 - run["per_slot"])
