@@ -173,7 +173,6 @@ def test_the_penalty_is_in_the_posterior_precision():
     rng = np.random.default_rng(2)
     X = rng.normal(size=(30, 4))
     y = X @ np.array([1.0, -1.0, 0.5, 0.0]) + rng.normal(0, 0.3, 30)
-    config = _config(context=[], hour_smoothing=5.0)
     names = ["quality", "hour=7", "hour=9", "hour=21"]
     P = engagement_penalty(names, 5.0, 0.0)
     assert P[1, 2] == pytest.approx(-5.0 / 2) and P[3, 1] == pytest.approx(-5.0 / 10)   # 21 -> 7 across midnight

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import pytest
-
 from postloop.core import plan as plan_module
 from postloop.core.account import parse_account
 from postloop.core.offline_writer import OfflineWriter

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from postloop.core import accrual, change_point, learn as learn_mod
+from postloop.core import accrual, change_point
 from postloop.core.account import ConfigError, parse_account
 from postloop.core.learn import LearnDeps, detect_change, fit_engagement, learn, settled_samples
 from postloop.core.plan import choose_arms

@@ -159,7 +159,6 @@ def render(activity: Activity, generated_at: datetime | None = None) -> str:
     """The report's HTML (one page, no external resource)."""
     generated_at = generated_at or datetime.now(timezone.utc)
     types = activity.content_types
-    pal = charts.colours(types)
     periods, totals, days_per_bar = share_periods(activity)
     rows, counts, rates = hour_type_grid(activity)
     points = [(p.predicted, p.engagement_rate, "model trusted" if p.model_trusted else "model not trusted yet")

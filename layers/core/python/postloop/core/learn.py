@@ -67,10 +67,6 @@ class Sample:
         """Settled on a reading before the 48 h one (corrected for accrual)."""
         return self.outcome.horizon_hours < SETTLED_HORIZON_HOURS
 
-    @property
-    def followed(self) -> int:
-        return int((self.outcome.followers_gained or 0.0) >= 0.5)
-
 
 @dataclass
 class LearnResult:
